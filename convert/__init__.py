@@ -1,0 +1,1 @@
+"""Workstation side of edgeclf: Keras model → network description → TFLite/ONNX → bundle."""

@@ -1,0 +1,51 @@
+"""LSTM / GRU / SimpleRNN and Bidirectional lowerings.
+
+The Keras 3 target keeps the recurrent layers as they are: TFLite gets a WHILE loop that honours
+the padding mask exactly (the mask travels with the Keras tensors from the Embedding).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edgeclf.network import Layer
+
+from . import lowers
+
+_KERAS_CLASSES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
+
+
+def _keras_recurrent(kind: str, config: dict, name: str) -> Any:
+    import keras
+
+    cls = getattr(keras.layers, _KERAS_CLASSES[kind])
+    return cls(name=name, **config)
+
+
+def _weights(weights: dict[str, np.ndarray], prefix: str = "") -> list[np.ndarray]:
+    return [weights[prefix + k] for k in ("kernel", "recurrent_kernel", "bias") if prefix + k in weights]
+
+
+@lowers("keras", "lstm", "gru", "simple_rnn")
+def recurrent_to_keras(layer: Layer, x: Any) -> Any:
+    keras_layer = _keras_recurrent(layer.kind, layer.config, layer.name)
+    y = keras_layer(x)
+    keras_layer.set_weights(_weights(layer.weights))
+    return y
+
+
+@lowers("keras", "bidirectional")
+def bidirectional_to_keras(layer: Layer, x: Any) -> Any:
+    import keras
+
+    c = layer.config
+    forward = _keras_recurrent(c["forward"]["kind"], c["forward"]["config"], f"{layer.name}_forward")
+    backward = _keras_recurrent(c["backward"]["kind"], c["backward"]["config"], f"{layer.name}_backward")
+    keras_layer = keras.layers.Bidirectional(
+        forward, backward_layer=backward, merge_mode=c["merge_mode"], name=layer.name
+    )
+    y = keras_layer(x)
+    keras_layer.set_weights(_weights(layer.weights, "forward/") + _weights(layer.weights, "backward/"))
+    return y

@@ -1,0 +1,49 @@
+"""The device runtime and `edgeclf predict` work with TensorFlow, Keras and tf2onnx impossible to import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from edgeclf.runtime import Classifier
+
+BLOCK = "import sys\nfor m in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx'):\n    sys.modules[m] = None\n"
+TEXTS = ["what a wonderful film", "a dull, lifeless and far too long movie", ""]
+
+
+def run_blocked(code: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", BLOCK + code], input=stdin, capture_output=True, timeout=120)
+
+
+def test_classifier_without_tensorflow(example_bundle):
+    expected = [p.to_dict() for p in Classifier.load(example_bundle).predict(TEXTS)]
+    code = (
+        "import json\nfrom edgeclf import runtime\nfrom edgeclf.runtime import Classifier\n"
+        f"c = Classifier.load({str(example_bundle)!r})\n"
+        f"print(json.dumps([p.to_dict() for p in c.predict({TEXTS!r})]))\n"
+        "assert not any(m in sys.modules and sys.modules[m] is not None for m in ('tensorflow', 'keras'))\n"
+    )
+    done = run_blocked(code)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout) == expected
+
+
+def test_cli_predict_without_tensorflow(example_bundle):
+    code = f"from edgeclf.cli import main\nsys.exit(main(['predict', {str(example_bundle)!r}, '--json']))\n"
+    stdin = "what a wonderful film\n\nterrible acting \xff\xfe and a boring plot\n".encode("latin-1")
+    done = run_blocked(code, stdin=stdin)  # invalid UTF-8 on stdin is replaced, not fatal
+    assert done.returncode == 0, done.stderr.decode()
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["text"] for r in rows] == ["what a wonderful film", "terrible acting \ufffd\ufffd and a boring plot"]
+    assert rows[0]["labels"] == ["positive"] and rows[1]["labels"] == ["negative"]
+    for r in rows:
+        assert set(r["scores"]) == {"negative", "positive"}
+        assert abs(sum(r["scores"].values()) - 1) < 1e-6
+
+
+def test_convert_is_a_subpackage_not_a_top_level_module():
+    import importlib.util
+
+    assert importlib.util.find_spec("edgeclf.convert") is not None
+    assert importlib.util.find_spec("convert") is None
