@@ -15,6 +15,7 @@ import numpy as np
 from edgeclf.convert.datasets import LabelledTexts
 
 from edgeclf.runtime import Classifier, probabilities
+from edgeclf.tokenizer import TextVectorizer
 
 KERAS_BATCH = 32
 
@@ -47,34 +48,52 @@ def predicted(probs: np.ndarray, task: str, threshold: float = 0.5) -> np.ndarra
     return probs >= threshold if task == "multilabel" else np.argmax(probs, axis=1)
 
 
-def check_parity(model: Any, classifier: Classifier, data: LabelledTexts, task: str, tolerance: float) -> ParityReport:
-    tokens = [len(classifier.tokenizer.token_ids(t)) for t in data.texts]
-    keep = [i for i, n in enumerate(tokens) if n > 0]  # Keras cannot run a batch whose texts all have no token
+@dataclass
+class KerasReference:
+    """Keras's outputs on the parity texts, computed once and compared with every artifact."""
+
+    texts: list[str]  # the texts with at least one token (Keras cannot run a batch of token-less texts)
+    gold: np.ndarray
+    raw: np.ndarray
+    empty_text_raw: np.ndarray  # "" padded beside the longest text: Keras's answer for a text with no tokens
+
+
+def keras_reference(model: Any, data: LabelledTexts, tokenizer: TextVectorizer) -> KerasReference:
+    tokens = [len(tokenizer.token_ids(t)) for t in data.texts]
+    keep = [i for i, n in enumerate(tokens) if n > 0]
     texts = [data.texts[i] for i in keep]
-    keras_raw = keras_raw_outputs(model, texts)
+    longest = data.texts[int(np.argmax(tokens))]
+    return KerasReference(
+        texts=texts,
+        gold=data.labels[keep],
+        raw=keras_raw_outputs(model, texts),
+        empty_text_raw=keras_raw_outputs(model, ["", longest])[:1],
+    )
+
+
+def check_parity(reference: KerasReference, classifier: Classifier, task: str, tolerance: float) -> ParityReport:
+    texts = reference.texts
+    logits = classifier.outputs_logits
     ours_raw = classifier.raw_outputs(texts).astype(np.float64)
-    keras_p = probabilities(keras_raw, task, classifier.outputs_logits)
-    ours_p = probabilities(ours_raw, task, classifier.outputs_logits)
+    keras_p = probabilities(reference.raw, task, logits)
+    ours_p = probabilities(ours_raw, task, logits)
     keras_labels, our_labels = predicted(keras_p, task), predicted(ours_p, task)
     agreement = float(np.mean(np.all((keras_labels == our_labels).reshape(len(texts), -1), axis=1)))
 
     keras_acc = ours_acc = delta = None
-    gold = data.labels[keep]
+    gold = reference.gold
     if task != "multilabel" and len(gold) and np.all(gold >= 0):
         keras_acc = float(np.mean(keras_labels == gold))
         ours_acc = float(np.mean(our_labels == gold))
         delta = ours_acc - keras_acc
 
-    # An empty text padded beside the longest text: Keras' answer for "no tokens at all".
-    longest = texts[int(np.argmax([tokens[i] for i in keep]))]
-    keras_empty = probabilities(keras_raw_outputs(model, ["", longest])[:1], task, classifier.outputs_logits)
+    keras_empty = probabilities(reference.empty_text_raw, task, logits)
     empty_diff = float(np.max(np.abs(keras_empty - classifier.scores([""]))))
-
     max_diff = float(np.max(np.abs(keras_p - ours_p)))
     return ParityReport(
         texts=len(texts),
         max_abs_diff=max_diff,
-        max_abs_diff_raw=float(np.max(np.abs(keras_raw - ours_raw))),
+        max_abs_diff_raw=float(np.max(np.abs(reference.raw - ours_raw))),
         label_agreement=agreement,
         keras_accuracy=keras_acc,
         artifact_accuracy=ours_acc,

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, read_network
-from edgeclf.convert.parity import check_parity
+from edgeclf.convert.parity import check_parity, keras_reference
 from edgeclf.convert.report import write_report
-from edgeclf.convert.tflite import convert_to_tflite, input_length
 
 import edgeclf
 from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import Network
-from edgeclf.opcensus import tflite_op_census
 from edgeclf.runtime import Classifier
 from edgeclf.tokenizer import TextVectorizer
 
@@ -33,11 +32,12 @@ EXAMPLE_DIR = Path(__file__).resolve().parent / "examples" / "imdb_bilstm"
 Progress = Callable[[str], None]
 
 
-def _stderr_progress(total: int) -> Progress:
-    step = iter(range(1, total + 1))
+def _stderr_progress() -> Progress:
+    """One line per step on stderr, with the seconds since the conversion started."""
+    started = time.perf_counter()
 
     def report(message: str) -> None:
-        print(f"[{next(step, total)}/{total}] {message}", file=sys.stderr, flush=True)
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     return report
 
@@ -88,12 +88,15 @@ def convert(
     task: str | None = None,
     parity_texts: LabelledTexts | None = None,
     parity_source: str | None = None,
+    formats: list[str] | None = None,
+    precisions: list[str] | None = None,
+    rnn_forms: list[str] | None = None,
     overwrite: bool = False,
     unsafe: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Convert ``model_path`` into a bundle at ``out_dir``; returns the manifest. Nothing is left behind on failure."""
-    progress = progress or _stderr_progress(5)
+    progress = progress or _stderr_progress()
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise EdgeclfError(f"{out_dir} already exists (pass --force to replace it)")
@@ -111,24 +114,13 @@ def convert(
     if parity_texts is None:
         parity_texts, parity_source = synthetic_texts(tokenizer), "synthetic texts drawn from the model's vocabulary"
 
+    plans = plan_artifacts(formats or ["tflite"], precisions or ["fp32"], rnn_forms or ["loop"])
+
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         (staging / VOCABULARY).write_text(json.dumps(tokenizer.vocabulary, ensure_ascii=False), encoding="utf-8")
         network_files = network.save(staging)
-
-        progress("lowering to TFLite float32 (child process)")
-        convert_to_tflite(staging, staging / "model.tflite")
-
-        artifact = {
-            "name": "tflite-fp32",
-            "file": "model.tflite",
-            "format": "tflite",
-            "precision": "fp32",
-            "rnn": "loop",
-            "input_shape": [1, input_length(network) or -1],
-            "ops": tflite_op_census(staging / "model.tflite"),
-        }
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -155,27 +147,40 @@ def convert(
             },
             "tokenizer": {**tokenizer.to_spec(), "vocabulary_file": VOCABULARY},
             "files": {},
-            "artifacts": [artifact],
-            "default_artifact": artifact["name"],
+            "artifacts": [],
+            "failed_artifacts": [],
+            "default_artifact": None,
+            "parity": {"texts": len(parity_texts), "source": parity_source, "tolerance_fp32": FP32_TOLERANCE},
         }
-        _refresh_files(staging, manifest, [VOCABULARY, *network_files, artifact["file"]])
-        _write_manifest(staging, manifest)
+        _refresh_files(staging, manifest, [VOCABULARY, *network_files])
 
-        progress(f"checking parity against Keras on {len(parity_texts)} texts ({parity_source})")
-        classifier = Classifier.load(staging, artifact=artifact["name"])
-        parity = check_parity(model, classifier, parity_texts, task, FP32_TOLERANCE)
-        artifact["parity"] = parity.to_dict()
-        manifest["parity"] = {
-            "texts": len(parity_texts),
-            "source": parity_source,
-            "tolerance_fp32": FP32_TOLERANCE,
-            "keras_accuracy": parity.keras_accuracy,
-        }
-        if not parity.ok:
-            raise EdgeclfError(
-                f"the float32 TFLite artifact disagrees with Keras: max |Δ| score "
-                f"{parity.max_abs_diff:.3g} > {FP32_TOLERANCE:g}; no bundle written"
-            )
+        progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
+        reference = keras_reference(model, parity_texts, tokenizer)
+        for plan in plans:
+            progress(f"lowering to {plan.name} (child process)")
+            try:
+                details = build(plan, network, staging)
+            except ConversionError as e:
+                if plan.exact:
+                    raise
+                manifest["failed_artifacts"].append({"name": plan.name, "error": str(e)})
+                continue
+            artifact = {"name": plan.name, "file": plan.file, "format": plan.format, "precision": plan.precision,
+                        "rnn": plan.rnn, **details}  # fmt: skip
+            manifest["artifacts"].append(artifact)
+            manifest["default_artifact"] = manifest["default_artifact"] or plan.name
+            _refresh_files(staging, manifest, [plan.file])
+            _write_manifest(staging, manifest)
+
+            progress(f"checking {plan.name} against Keras")
+            parity = check_parity(reference, Classifier.load(staging, artifact=plan.name), task, FP32_TOLERANCE)
+            artifact["parity"] = parity.to_dict()
+            manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
+            if plan.exact and not parity.ok:
+                raise EdgeclfError(
+                    f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} > {FP32_TOLERANCE:g}"
+                    "; no bundle written"
+                )
 
         progress(f"writing {out_dir}")
         manifest["conversion_seconds"] = round(time.perf_counter() - started, 1)

@@ -18,14 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from edgeclf.errors import EdgeclfError
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds
+
 from edgeclf.network import INPUT, Network
+from edgeclf.opcensus import tflite_op_census
 
-QUANTIZATIONS = ("none",)  # further modes arrive with the quantization work
-
-
-class ConversionError(EdgeclfError):
-    """The TFLite converter failed or crashed."""
+PRECISIONS = ("fp32",)
+RNN_FORMS = ("loop",)  # TFLite WHILE loops from Keras 3: exact under masking
 
 
 def input_length(network: Network) -> int | None:
@@ -46,7 +45,7 @@ def build_keras_graph(network: Network) -> Any:
     return keras.Model(x, tensors[network.output])
 
 
-def _convert_in_this_process(network_dir: Path, out: Path, quantize: str) -> None:
+def _convert_in_this_process(network_dir: Path, out: Path, precision: str) -> None:
     import tensorflow as tf
 
     model = build_keras_graph(Network.load(network_dir))
@@ -58,34 +57,39 @@ def _convert_in_this_process(network_dir: Path, out: Path, quantize: str) -> Non
         out.write_bytes(converter.convert())
 
 
-def convert_to_tflite(network_dir: Path, out: Path, quantize: str = "none", timeout: float = 1800) -> None:
+@builds("tflite", precisions=PRECISIONS, rnn_forms=RNN_FORMS)
+def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
+    out = staging / plan.file
+    convert_to_tflite(staging, out, plan.precision)
+    return {"input_shape": [1, input_length(network) or -1], "ops": tflite_op_census(out)}
+
+
+def convert_to_tflite(network_dir: Path, out: Path, precision: str = "fp32", timeout: float = 1800) -> None:
     """Run the conversion in a child Python; raise ConversionError with the child's last words if it fails."""
-    if quantize not in QUANTIZATIONS:
-        raise EdgeclfError(f"unknown quantization {quantize!r}; choose from {', '.join(QUANTIZATIONS)}")
-    cmd = [sys.executable, "-m", "edgeclf.convert.tflite", str(network_dir), str(out), "--quantize", quantize]
+    cmd = [sys.executable, "-m", "edgeclf.convert.tflite", str(network_dir), str(out), "--precision", precision]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
-        raise ConversionError(f"TFLite conversion ({quantize}) did not finish in {timeout:.0f} s") from e
+        raise ConversionError(f"TFLite conversion ({precision}) did not finish in {timeout:.0f} s") from e
     if done.returncode != 0:
         if done.returncode < 0:
             reason = f"the TensorFlow converter crashed (signal {-done.returncode})"
         else:
             errors = [line for line in done.stderr.strip().splitlines() if "Error" in line or "error" in line]
             reason = (errors or done.stderr.strip().splitlines() or ["no output"])[-1][:400]
-        raise ConversionError(f"TFLite conversion ({quantize}) failed: {reason}")
+        raise ConversionError(f"TFLite conversion ({precision}) failed: {reason}")
     if not out.is_file() or out.stat().st_size == 0:
-        raise ConversionError(f"TFLite conversion ({quantize}) wrote no model")
+        raise ConversionError(f"TFLite conversion ({precision}) wrote no model")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Convert a network description to TFLite (child process).")
     parser.add_argument("network_dir", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--quantize", default="none", choices=QUANTIZATIONS)
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     args = parser.parse_args()
-    _convert_in_this_process(args.network_dir, args.out, args.quantize)
+    _convert_in_this_process(args.network_dir, args.out, args.precision)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,7 @@
-"""edgeclf: Keras RNN text classifiers on small devices."""
+"""edgeclf: Keras RNN text classifiers on small devices. The runtime needs numpy and one interpreter."""
+
+from edgeclf.errors import BundleError, EdgeclfError, UnsupportedModelError
+from edgeclf.runtime import Classifier, Prediction
 
 __version__ = "0.1.0"
+__all__ = ["BundleError", "Classifier", "EdgeclfError", "Prediction", "UnsupportedModelError", "__version__"]

@@ -25,6 +25,10 @@ def _split_labels(value: str) -> list[str]:
     return labels
 
 
+def _comma_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 def _convert(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
     try:
@@ -45,6 +49,9 @@ def _convert(args: argparse.Namespace) -> int:
         task=args.task,
         parity_texts=texts,
         parity_source=source,
+        formats=args.formats,
+        precisions=args.quantize,
+        rnn_forms=args.rnn,
         overwrite=args.force,
         unsafe=args.unsafe,
     )
@@ -137,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="real texts for the parity check: .txt (one per line), .jsonl or .csv (text[,label] columns)",
     )
+    c.add_argument("--formats", type=_comma_list, default=["tflite"], help="artifact formats (default: tflite)")
+    c.add_argument("--quantize", type=_comma_list, default=["fp32"], metavar="PRECISIONS",
+                   help="precisions to write, comma-separated (default: fp32)")  # fmt: skip
+    c.add_argument("--rnn", type=_comma_list, default=["loop"], metavar="FORMS",
+                   help="recurrent-layer forms: loop = TFLite WHILE, exact under masking (default: loop)")  # fmt: skip
     c.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     c.add_argument(
         "--unsafe",
@@ -154,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path)
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument("--artifact", help="artifact name from the manifest (default: the bundle's default)")
-    p.add_argument("--backend", default="litert", help="interpreter to run it with (default: litert)")
+    p.add_argument("--backend", help="interpreter to run it with (default: the first installed for the artifact)")
     p.add_argument("--json", action="store_true", help='one JSON object per line: {"text", "labels", "scores"}')
     p.set_defaults(run=_predict)
 

@@ -70,12 +70,14 @@ class Classifier:
 
     @classmethod
     def load(
-        cls, bundle: str | Path, artifact: str | None = None, backend: str = "litert", num_threads: int = 1
+        cls, bundle: str | Path, artifact: str | None = None, backend: str | None = None, num_threads: int = 1
     ) -> Classifier:
+        """Open a bundle; ``artifact`` defaults to the bundle's default, ``backend`` to the first installed one."""
         opened = Bundle.open(bundle)
         chosen = opened.artifact(artifact)
         model_path = opened.verified_path(chosen["file"])
-        return cls(opened, opened.tokenizer(), open_backend(backend, model_path, num_threads), chosen["name"])
+        runner = open_backend(backend, chosen["format"], model_path, num_threads)
+        return cls(opened, opened.tokenizer(), runner, chosen["name"])
 
     def model_input(self, text: str) -> np.ndarray:
         """The ids the artifact is fed for one text (see the module docstring for the rules)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from edgeclf.runtime import Classifier
 
@@ -47,3 +48,20 @@ def test_convert_is_a_subpackage_not_a_top_level_module():
 
     assert importlib.util.find_spec("edgeclf.convert") is not None
     assert importlib.util.find_spec("convert") is None
+
+
+def test_every_package_is_installed():
+    """pyproject lists packages by hand (convert/ maps to edgeclf.convert); a new folder must be added there."""
+    import tomllib
+
+    repo = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(("edgeclf", *p.parent.relative_to(repo / "edgeclf").parts))
+        for p in repo.glob("edgeclf/**/__init__.py")
+    }
+    found |= {
+        ".".join(("edgeclf", "convert", *p.parent.relative_to(repo / "convert").parts))
+        for p in repo.glob("convert/**/__init__.py")
+    }
+    assert found == listed

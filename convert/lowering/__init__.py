@@ -1,13 +1,14 @@
 """Lowerings from the network description to a target, registered per (target, layer kind).
 
-Each layer family has its own module; importing this package registers all of them. A target is a
-way of realising the network: ``"keras"`` rebuilds the numeric part as a Keras 3 graph with a static
-batch of 1, which the TFLite converter turns into builtin ops. Further targets (unrolled, fused,
-ONNX) register their own functions for the same kinds.
+A target is a way of realising the network, and has its own subpackage with one module per layer
+family (embedding, recurrent, dense, ...), like tf2onnx's op handlers. ``keras`` rebuilds the numeric
+part as a Keras 3 graph with a static batch of 1, which the TFLite converter turns into builtin ops.
+Importing a target's subpackage registers its lowerings; ``lowering()`` imports it on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -28,10 +29,8 @@ def lowers(target: str, *kinds: str) -> Callable[[Lowering], Lowering]:
 
 
 def lowering(target: str, kind: str) -> Lowering:
+    importlib.import_module(f"{__name__}.{target}")  # registers the target's lowerings (once)
     try:
         return _LOWERINGS[(target, kind)]
     except KeyError:
         raise UnsupportedModelError(f"no {target} lowering for layer kind {kind!r}") from None
-
-
-from . import dense, embedding, recurrent  # noqa: E402,F401  (registers the lowerings)

@@ -6,7 +6,7 @@ from typing import Any
 
 from edgeclf.network import Layer
 
-from . import lowers
+from .. import lowers
 
 
 @lowers("keras", "dense")

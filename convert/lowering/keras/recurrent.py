@@ -12,7 +12,7 @@ import numpy as np
 
 from edgeclf.network import Layer
 
-from . import lowers
+from .. import lowers
 
 _KERAS_CLASSES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 

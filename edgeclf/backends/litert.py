@@ -1,26 +1,14 @@
-"""Interpreters that run one artifact on one text's token ids. No TensorFlow anywhere here.
-
-A backend takes the ids of a single text (batch of 1, as the artifact's static batch demands) and
-returns the model's raw output row. Interpreters are not thread-safe, so each backend holds a lock.
-"""
+"""LiteRT (ai-edge-litert) backend for .tflite artifacts."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from edgeclf._quiet import native_stderr_silenced
 from edgeclf.errors import EdgeclfError
-
-
-class Backend(Protocol):
-    name: str
-    dynamic_length: bool  # True when the input is [1, None] and is resized to each text's length
-
-    def run(self, ids: np.ndarray) -> np.ndarray: ...
 
 
 class LiteRTBackend:
@@ -29,10 +17,8 @@ class LiteRTBackend:
     name = "litert"
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as e:
-            raise EdgeclfError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)") from e
+        from ai_edge_litert.interpreter import Interpreter  # ImportError: open_backend tries the next backend
+
         try:
             with native_stderr_silenced():
                 self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
@@ -55,14 +41,3 @@ class LiteRTBackend:
             self._interpreter.set_tensor(self._input, ids.reshape(1, -1))
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output)[0].copy()
-
-
-BACKENDS = {"litert": LiteRTBackend}
-
-
-def open_backend(name: str, model_path: Path, num_threads: int = 1) -> Backend:
-    try:
-        cls = BACKENDS[name]
-    except KeyError:
-        raise EdgeclfError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}") from None
-    return cls(model_path, num_threads=num_threads)

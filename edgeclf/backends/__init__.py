@@ -1,0 +1,54 @@
+"""Interpreters that run one artifact on one text's token ids. No TensorFlow anywhere here.
+
+A backend takes the ids of a single text (batch of 1, as the artifacts' static batch demands) and
+returns the model's raw output row. Interpreters are not thread-safe, so each backend holds a lock.
+Backends are registered by name with the artifact formats they run and imported only when chosen,
+so a device needs only the interpreter it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from edgeclf.errors import EdgeclfError
+
+
+class Backend(Protocol):
+    name: str
+    dynamic_length: bool  # True when the input is [1, None] and is resized to each text's length
+
+    def run(self, ids: np.ndarray) -> np.ndarray: ...
+
+
+# name → (module, class, artifact formats it runs), in order of preference per format
+BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "litert": ("edgeclf.backends.litert", "LiteRTBackend", ("tflite",)),
+}
+
+
+def backends_for(artifact_format: str) -> list[str]:
+    return [name for name, (_, _, formats) in BACKENDS.items() if artifact_format in formats]
+
+
+def open_backend(name: str | None, artifact_format: str, model_path: Path, num_threads: int = 1) -> Backend:
+    """Open ``model_path`` with backend ``name``, or with the first installed one for the format."""
+    candidates = [name] if name else backends_for(artifact_format)
+    if not candidates:
+        raise EdgeclfError(f"no backend runs {artifact_format} artifacts")
+    errors = []
+    for candidate in candidates:
+        if candidate not in BACKENDS:
+            raise EdgeclfError(f"unknown backend {candidate!r}; available: {', '.join(BACKENDS)}")
+        module, cls, formats = BACKENDS[candidate]
+        if artifact_format not in formats:
+            raise EdgeclfError(f"backend {candidate!r} cannot run {artifact_format} artifacts (it runs {formats})")
+        try:
+            backend_class = getattr(importlib.import_module(module), cls)
+            return backend_class(model_path, num_threads=num_threads)
+        except ImportError as e:
+            errors.append(f"{candidate}: {e}")
+    raise EdgeclfError(f"no installed backend for {artifact_format} artifacts ({'; '.join(errors)})")
