@@ -16,7 +16,8 @@ from typing import Any
 from edgeclf.errors import EdgeclfError
 from edgeclf.network import Network
 
-FORMATS = ("tflite",)  # each has a module edgeclf.convert.<format> that registers its builder
+# format → the module whose import registers its builder
+FORMATS = {"tflite": "edgeclf.convert.tflite"}
 FILE_SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
 
 
@@ -73,7 +74,7 @@ def builds(
 def _registration(artifact_format: str) -> _Registration:
     if artifact_format not in FORMATS:
         raise EdgeclfError(f"unknown format {artifact_format!r}; choose from {', '.join(FORMATS)}")
-    importlib.import_module(f"edgeclf.convert.{artifact_format}")  # registers the format's builder
+    importlib.import_module(FORMATS[artifact_format])
     return _BUILDERS[artifact_format]
 
 
@@ -82,20 +83,28 @@ def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]
     return _registration(plan.format).builder(plan, network, staging)
 
 
-def plan_artifacts(formats: list[str], precisions: list[str], rnn_forms: list[str]) -> list[ArtifactPlan]:
-    """Every (format, form, precision) asked for; a precision or form a format cannot produce is an error."""
-    if not (formats and precisions and rnn_forms):
+def plan_artifacts(
+    formats: list[str], precisions: list[str] | None = None, rnn_forms: list[str] | None = None
+) -> list[ArtifactPlan]:
+    """Every (format, form, precision) asked for; a precision or form a format cannot produce is an error.
+
+    Without ``precisions`` each format gets fp32; without ``rnn_forms`` each gets its own default
+    form (the first it registered).
+    """
+    if not formats or precisions == [] or rnn_forms == []:
         raise EdgeclfError("at least one format, precision and recurrent form are needed")
     plans = []
     for artifact_format in formats:
         registration = _registration(artifact_format)
-        for values, allowed, what in ((precisions, registration.precisions, "precision"),
-                                      (rnn_forms, registration.rnn_forms, "recurrent form")):  # fmt: skip
+        precisions_here = precisions or ["fp32"]
+        forms_here = rnn_forms or [registration.rnn_forms[0]]
+        for values, allowed, what in ((precisions_here, registration.precisions, "precision"),
+                                      (forms_here, registration.rnn_forms, "recurrent form")):  # fmt: skip
             unknown = [v for v in values if v not in allowed]
             if unknown:
                 raise EdgeclfError(
                     f"{artifact_format} cannot be written with {what} {', '.join(unknown)}; it supports "
                     f"{', '.join(allowed)}"
                 )
-        plans += [ArtifactPlan(artifact_format, p, r) for r in rnn_forms for p in precisions]
+        plans += [ArtifactPlan(artifact_format, p, r) for r in forms_here for p in precisions_here]
     return plans

@@ -114,7 +114,7 @@ def convert(
     if parity_texts is None:
         parity_texts, parity_source = synthetic_texts(tokenizer), "synthetic texts drawn from the model's vocabulary"
 
-    plans = plan_artifacts(formats or ["tflite"], precisions or ["fp32"], rnn_forms or ["loop"])
+    plans = plan_artifacts(formats or ["tflite"], precisions, rnn_forms)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
@@ -153,6 +153,7 @@ def convert(
             "parity": {"texts": len(parity_texts), "source": parity_source, "tolerance_fp32": FP32_TOLERANCE},
         }
         _refresh_files(staging, manifest, [VOCABULARY, *network_files])
+        _write_manifest(staging, manifest)  # builders may read labels and the tokenizer spec from it
 
         progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
         reference = keras_reference(model, parity_texts, tokenizer)

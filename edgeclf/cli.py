@@ -145,10 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="real texts for the parity check: .txt (one per line), .jsonl or .csv (text[,label] columns)",
     )
     c.add_argument("--formats", type=_comma_list, default=["tflite"], help="artifact formats (default: tflite)")
-    c.add_argument("--quantize", type=_comma_list, default=["fp32"], metavar="PRECISIONS",
+    c.add_argument("--quantize", type=_comma_list, metavar="PRECISIONS",
                    help="precisions to write, comma-separated (default: fp32)")  # fmt: skip
-    c.add_argument("--rnn", type=_comma_list, default=["loop"], metavar="FORMS",
-                   help="recurrent-layer forms: loop = TFLite WHILE, exact under masking (default: loop)")  # fmt: skip
+    c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
+                   help="recurrent forms (default per format; TFLite: loop = WHILE, exact under masking)")  # fmt: skip
     c.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     c.add_argument(
         "--unsafe",
