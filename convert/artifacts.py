@@ -14,11 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.errors import EdgeclfError
-from edgeclf.network import Network
+from edgeclf.network import NETWORK_FILE, Network
 
 # format → the module whose import registers its builder
-FORMATS = {"tflite": "edgeclf.convert.tflite"}
+FORMATS = {
+    "tflite": "edgeclf.convert.tflite",
+    "numpy": "edgeclf.convert.network_artifact",
+    "onnx": "edgeclf.convert.onnx",
+}
 FILE_SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
+# What `edgeclf convert` writes unless told otherwise: float32 TFLite (the default artifact), ONNX and the
+# pure-numpy description, each with its dynamic-range quantized variant where the format has one.
+DEFAULT_FORMATS = ["tflite", "onnx", "numpy"]
+DEFAULT_PRECISIONS = ["fp32", "dynamic"]
 
 
 class ConversionError(EdgeclfError):
@@ -37,7 +45,11 @@ class ArtifactPlan:
 
     @property
     def file(self) -> str:
-        stem = "model" if self.name == "tflite-fp32" else self.name
+        if self.format == "numpy":
+            return NETWORK_FILE  # the description the pipeline stages anyway; weights.npz is its extra file
+        # the float32 artifact in the format's own default form is model.tflite / model.onnx
+        default_form = _registration(self.format).rnn_forms[0]
+        stem = "model" if self.precision == "fp32" and self.rnn == default_form else self.name
         return stem + FILE_SUFFIX[self.format]
 
     @property
@@ -84,20 +96,27 @@ def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]
 
 
 def plan_artifacts(
-    formats: list[str], precisions: list[str] | None = None, rnn_forms: list[str] | None = None
+    formats: list[str] | None = None, precisions: list[str] | None = None, rnn_forms: list[str] | None = None
 ) -> list[ArtifactPlan]:
     """Every (format, form, precision) asked for; a precision or form a format cannot produce is an error.
 
-    Without ``precisions`` each format gets fp32; without ``rnn_forms`` each gets its own default
-    form (the first it registered).
+    Defaults: ``DEFAULT_FORMATS``; each format in its own default form (the first it registered), in
+    the ``DEFAULT_PRECISIONS`` it supports. With the default formats, precisions and forms asked for apply
+    to the formats that have them (``--quantize int8`` alone makes TFLite int8 only); formats named
+    explicitly must support everything asked. The first plan is the float32 TFLite artifact when asked for.
     """
-    if not formats or precisions == [] or rnn_forms == []:
+    if formats == [] or precisions == [] or rnn_forms == []:
         raise EdgeclfError("at least one format, precision and recurrent form are needed")
     plans = []
-    for artifact_format in formats:
+    for artifact_format in formats or DEFAULT_FORMATS:
         registration = _registration(artifact_format)
-        precisions_here = precisions or ["fp32"]
+        precisions_here = precisions or [p for p in DEFAULT_PRECISIONS if p in registration.precisions]
         forms_here = rnn_forms or [registration.rnn_forms[0]]
+        if formats is None:  # default formats: keep what this one can write, skip it if that is nothing
+            precisions_here = [p for p in precisions_here if p in registration.precisions]
+            forms_here = [f for f in forms_here if f in registration.rnn_forms]
+            if not (precisions_here and forms_here):
+                continue
         for values, allowed, what in ((precisions_here, registration.precisions, "precision"),
                                       (forms_here, registration.rnn_forms, "recurrent form")):  # fmt: skip
             unknown = [v for v in values if v not in allowed]
@@ -107,4 +126,6 @@ def plan_artifacts(
                     f"{', '.join(allowed)}"
                 )
         plans += [ArtifactPlan(artifact_format, p, r) for r in forms_here for p in precisions_here]
+    if not plans:
+        raise EdgeclfError(f"no format can write precision {precisions} in form {rnn_forms}")
     return plans

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +41,40 @@ def reads(*class_names: str) -> Callable[[LayerReader], LayerReader]:
     return register
 
 
+def _h5_class_names(path: Path) -> set[str]:
+    """Layer class names in an HDF5 model's stored config (read as JSON, nothing executed)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            config = f.attrs.get("model_config")
+    except OSError as e:
+        raise UnsupportedModelError(f"{path}: not a Keras model (unreadable HDF5: {e})") from e
+    if config is None:
+        raise UnsupportedModelError(f"{path}: an HDF5 file without a model config (weights only?)")
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("class_name"), str):
+                names.add(node["class_name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(config.decode() if isinstance(config, bytes) else config))
+    return names
+
+
 def load_keras_model(path: Path, *, unsafe: bool = False) -> Any:
-    """Load a Keras 3 ``.keras`` / ``.h5`` file with safe mode on (no Lambda bytecode, no pickles)."""
+    """Load a ``.keras`` or ``.h5`` model with safe mode on (no Lambda bytecode, no pickles).
+
+    Keras 3 first; a Keras-2 ``.h5`` that Keras 3 refuses ("Could not locate class 'LSTM'",
+    "time_major") is loaded through tf-keras. HDF5 configs are checked for Lambda layers before
+    either loads them, since HDF5 loading has no safe mode of its own.
+    """
     path = Path(path)
     if not path.is_file():
         raise EdgeclfError(f"{path}: no such file")
@@ -48,23 +82,51 @@ def load_keras_model(path: Path, *, unsafe: bool = False) -> Any:
         raise UnsupportedModelError(f"{path}: not a Keras model (a .keras file is a zip archive; this one is not)")
     if path.suffix not in (".keras", ".h5", ".hdf5"):
         raise UnsupportedModelError(f"{path}: not a Keras model file (expected .keras or .h5)")
+    if path.suffix != ".keras" and "Lambda" in _h5_class_names(path) and not unsafe:
+        raise UnsupportedModelError(
+            f"{path}: has a Lambda layer, which runs code stored in the file; refused in safe mode (--unsafe to allow)"
+        )
     with native_stderr_silenced():
         import keras
 
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
+        with warnings.catch_warnings():  # deprecation chatter about the user's file, not actionable here
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except Exception as e:  # Keras raises ValueError, TypeError, OSError, KeyError... for bad files
-        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UnsupportedModelError(f"{path}: Keras cannot load this model: {first_line[:300]}") from e
+        keras3_error = e
+    if path.suffix != ".keras":
+        try:
+            with native_stderr_silenced():
+                import tf_keras
+        except ImportError:
+            tf_keras = None
+        if tf_keras is not None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return tf_keras.models.load_model(path, compile=False)
+            except Exception:  # report Keras 3's reason below: it is the primary loader
+                pass
+        else:
+            raise UnsupportedModelError(
+                f"{path}: Keras 3 cannot load it ({_first_line(keras3_error)}); Keras-2 .h5 files need tf-keras: "
+                "pip install --no-deps tf-keras==2.21.0"
+            ) from keras3_error
+    raise UnsupportedModelError(f"{path}: Keras cannot load this model: {_first_line(keras3_error)}") from keras3_error
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _activation(fn: Any) -> str:
-    import keras
-
-    name = keras.activations.serialize(fn) if callable(fn) else fn
-    if isinstance(name, dict):  # Keras 3 may serialize as {"class_name": ..., "config": ...}
-        name = name.get("config", {}).get("name", name.get("class_name"))
-    return str(name)
+    """Activation name of a Keras 3 or tf-keras layer (both keep plain functions named after the activation)."""
+    name = str(getattr(fn, "__name__", fn))
+    if name == "hard_sigmoid" and getattr(fn, "__module__", "").startswith("tf_keras"):
+        # Keras 2 computes clip(0.2x + 0.5), Keras 3 relu6(x + 3) / 6: the same name, different numbers
+        raise UnsupportedModelError("the Keras-2 hard_sigmoid activation has no lowering yet")
+    return name
 
 
 def _np(variable: Any) -> np.ndarray:
@@ -236,10 +298,6 @@ def read_network(model: Any) -> tuple[Network, TextVectorizer | None]:
         sequence_length=sequence_length,
         vocab_size=embedding.config["input_dim"],
     )
-    if tokenizer is not None and len(tokenizer.vocabulary) > network.vocab_size:
-        raise UnsupportedModelError(
-            f"the tokenizer has {len(tokenizer.vocabulary)} tokens but the Embedding only {network.vocab_size} rows"
-        )
     return network, tokenizer
 
 

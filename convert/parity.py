@@ -12,12 +12,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from edgeclf.convert.datasets import LabelledTexts
 
+from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.runtime import Classifier, probabilities
-from edgeclf.tokenizer import TextVectorizer
+from edgeclf.tokenizer import Tokenizer
 
 KERAS_BATCH = 32
+# A quantized artifact is marked as out of tolerance below this label agreement with Keras, or when it
+# loses more than this much accuracy on labelled parity texts.
+QUANTIZED_MIN_AGREEMENT = 0.98
+QUANTIZED_MAX_ACCURACY_DROP = 0.01
 
 
 @dataclass
@@ -37,11 +41,20 @@ class ParityReport:
         return asdict(self)
 
 
-def keras_raw_outputs(model: Any, texts: list[str]) -> np.ndarray:
-    """Keras outputs for texts, in padded batches of ``KERAS_BATCH`` in the given order."""
-    return np.asarray(
-        model.predict(np.asarray(texts, dtype=object), batch_size=KERAS_BATCH, verbose=0), dtype=np.float64
-    ).reshape(len(texts), -1)
+def keras_raw_outputs(model: Any, texts: list[str], tokenizer: Tokenizer | None = None) -> np.ndarray:
+    """Keras outputs for texts, in padded batches of ``KERAS_BATCH`` in the given order.
+
+    A model with its own TextVectorization takes the strings; otherwise ``tokenizer`` encodes them as
+    the model was trained (padded to its length). A model saved with a fixed batch size gets batches of
+    exactly that size (the last one filled up with copies, whose outputs are dropped).
+    """
+    x = np.asarray(texts, dtype=object) if tokenizer is None else tokenizer.encode_batch(texts)
+    fixed_batch = model.inputs[0].shape[0]
+    batch = fixed_batch or KERAS_BATCH
+    if fixed_batch and len(x) % fixed_batch:
+        x = np.concatenate([x, np.repeat(x[-1:], fixed_batch - len(x) % fixed_batch, axis=0)])
+    out = np.asarray(model.predict(x, batch_size=batch, verbose=0), dtype=np.float64)
+    return out[: len(texts)].reshape(len(texts), -1)
 
 
 def predicted(probs: np.ndarray, task: str, threshold: float = 0.5) -> np.ndarray:
@@ -58,20 +71,28 @@ class KerasReference:
     empty_text_raw: np.ndarray  # "" padded beside the longest text: Keras's answer for a text with no tokens
 
 
-def keras_reference(model: Any, data: LabelledTexts, tokenizer: TextVectorizer) -> KerasReference:
+def keras_reference(
+    model: Any, data: LabelledTexts, tokenizer: Tokenizer, model_takes_text: bool = True
+) -> KerasReference:
+    """Keras on the parity texts: the strings when the model tokenizes them itself, else ``tokenizer``'s ids."""
+    encoder = None if model_takes_text else tokenizer
     tokens = [len(tokenizer.token_ids(t)) for t in data.texts]
-    keep = [i for i, n in enumerate(tokens) if n > 0]
+    keep = [i for i, n in enumerate(tokens) if n > 0 or encoder is not None]
     texts = [data.texts[i] for i in keep]
     longest = data.texts[int(np.argmax(tokens))]
     return KerasReference(
         texts=texts,
         gold=data.labels[keep],
-        raw=keras_raw_outputs(model, texts),
-        empty_text_raw=keras_raw_outputs(model, ["", longest])[:1],
+        raw=keras_raw_outputs(model, texts, encoder),
+        empty_text_raw=keras_raw_outputs(model, ["", longest], encoder)[:1],
     )
 
 
-def check_parity(reference: KerasReference, classifier: Classifier, task: str, tolerance: float) -> ParityReport:
+def check_parity(
+    reference: KerasReference, classifier: Classifier, task: str, tolerance: float, exact: bool = True
+) -> ParityReport:
+    """Compare one artifact with Keras. ``exact`` artifacts (float32) must stay within ``tolerance`` on every
+    score; quantized ones are judged on what users see: label agreement and accuracy."""
     texts = reference.texts
     logits = classifier.outputs_logits
     ours_raw = classifier.raw_outputs(texts).astype(np.float64)
@@ -100,5 +121,10 @@ def check_parity(reference: KerasReference, classifier: Classifier, task: str, t
         accuracy_delta=delta,
         empty_text_abs_diff=empty_diff,
         tolerance=tolerance,
-        ok=max_diff <= tolerance and empty_diff <= tolerance,
+        ok=(
+            max_diff <= tolerance and empty_diff <= tolerance
+            if exact
+            else agreement >= QUANTIZED_MIN_AGREEMENT
+            and (delta is None or delta >= -QUANTIZED_MAX_ACCURACY_DROP - 1e-9)  # 1e-9: float rounding of counts
+        ),
     )

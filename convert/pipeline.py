@@ -8,23 +8,26 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+import edgeclf
+from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
 from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, read_network
 from edgeclf.convert.parity import check_parity, keras_reference
 from edgeclf.convert.report import write_report
-
-import edgeclf
-from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
+from edgeclf.convert.tflite import CALIBRATION_FILE, CALIBRATION_SAMPLES
+from edgeclf.convert.tokenizer_files import read_keras_tokenizer
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import Network
 from edgeclf.runtime import Classifier
-from edgeclf.tokenizer import TextVectorizer
+from edgeclf.tokenizer import KerasTokenizer, Tokenizer
 
 FP32_TOLERANCE = 1e-5  # max |Δ| of scores between Keras and a float32 artifact
 EXAMPLE_DIR = Path(__file__).resolve().parent / "examples" / "imdb_bilstm"
@@ -67,10 +70,55 @@ def resolve_labels(task: str, units: int, labels: list[str] | None) -> list[str]
     return labels
 
 
-def synthetic_texts(tokenizer: TextVectorizer, count: int = 64, seed: int = 0) -> LabelledTexts:
+@dataclass(frozen=True)
+class TokenizerSource:
+    """A tokenizer file shipped beside a model that takes token ids, with the options it was used with."""
+
+    path: Path
+    maxlen: int | None = None  # default: the model's own input length
+    padding: str = "pre"  # pad_sequences' defaults
+    truncating: str = "pre"
+    oov_token: str | None = None
+    num_words: int | None = None
+    allow_pickle: bool = False
+
+    def load(self, network: Network) -> KerasTokenizer:
+        maxlen = self.maxlen or network.sequence_length
+        if maxlen is None:
+            raise EdgeclfError("the model accepts any length: give the length it was trained with, --maxlen N")
+        if network.sequence_length not in (None, maxlen):
+            raise EdgeclfError(
+                f"--maxlen {maxlen} contradicts the model's fixed input length {network.sequence_length}"
+            )
+        return read_keras_tokenizer(
+            self.path,
+            maxlen=maxlen,
+            padding=self.padding,
+            truncating=self.truncating,
+            oov_token=self.oov_token,
+            num_words=self.num_words,
+            allow_pickle=self.allow_pickle,
+        )
+
+
+def _check_ids_fit(tokenizer: Tokenizer, network: Network) -> None:
+    vocabulary = tokenizer.vocabulary
+    ids = list(vocabulary.values()) if isinstance(vocabulary, dict) else [len(vocabulary) - 1]
+    oov = getattr(tokenizer, "oov_index", None)
+    largest = max([*ids, oov or 0])
+    if largest >= network.vocab_size:
+        raise UnsupportedModelError(
+            f"the tokenizer produces ids up to {largest} but the Embedding has only {network.vocab_size} rows "
+            "(wrong tokenizer file, or --num-words needed)"
+        )
+
+
+def synthetic_texts(tokenizer: Tokenizer, count: int = 64, seed: int = 0) -> LabelledTexts:
     """Texts drawn from the model's own vocabulary, for when the user gives none (recorded as such)."""
     rng = np.random.default_rng(seed)
-    words = [w for w in tokenizer.vocabulary[2:] if w.strip()] or ["x"]
+    vocabulary = tokenizer.vocabulary
+    tokens = list(vocabulary) if isinstance(vocabulary, dict) else vocabulary[2:]
+    words = [w for w in tokens if w.strip()] or ["x"]
     lengths = np.unique(np.geomspace(1, 400, count).astype(int))
     texts = [" ".join(rng.choice(words, size=int(n))) for n in rng.permutation(np.resize(lengths, count))]
     return LabelledTexts(texts, np.full(len(texts), -1, dtype=np.int64))
@@ -88,11 +136,15 @@ def convert(
     task: str | None = None,
     parity_texts: LabelledTexts | None = None,
     parity_source: str | None = None,
+    calibration_texts: LabelledTexts | None = None,
+    tokenizer_source: TokenizerSource | None = None,
+    default_artifact: str | None = None,
     formats: list[str] | None = None,
     precisions: list[str] | None = None,
     rnn_forms: list[str] | None = None,
     overwrite: bool = False,
     unsafe: bool = False,
+    single_file: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Convert ``model_path`` into a bundle at ``out_dir``; returns the manifest. Nothing is left behind on failure."""
@@ -105,16 +157,24 @@ def convert(
     progress(f"loading {model_path} (Keras safe mode {'off' if unsafe else 'on'})")
     model = load_keras_model(model_path, unsafe=unsafe)
     network, tokenizer = read_network(model)
+    model_takes_text = tokenizer is not None
     if tokenizer is None:
-        raise UnsupportedModelError(
-            f"{model_path}: no TextVectorization layer found; models with a separate tokenizer come in a later release"
-        )
+        if tokenizer_source is None:
+            raise UnsupportedModelError(
+                f"{model_path}: no TextVectorization layer, so the model takes token ids: give its tokenizer with "
+                "--tokenizer FILE (Keras Tokenizer JSON or word_index JSON) and --maxlen/--padding/--truncating"
+            )
+        tokenizer = tokenizer_source.load(network)
+        network.sequence_length = tokenizer.maxlen
+    elif tokenizer_source is not None:
+        raise EdgeclfError(f"{model_path} has its own TextVectorization layer; --tokenizer does not apply")
+    _check_ids_fit(tokenizer, network)
     task = infer_task(network, task)
     labels = resolve_labels(task, network.head.units, labels)
     if parity_texts is None:
         parity_texts, parity_source = synthetic_texts(tokenizer), "synthetic texts drawn from the model's vocabulary"
 
-    plans = plan_artifacts(formats or ["tflite"], precisions, rnn_forms)
+    plans = plan_artifacts(formats, precisions, rnn_forms)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
@@ -139,8 +199,8 @@ def convert(
                 "dtype": "int32",
                 "masked": network.masked,
                 "sequence_length": network.sequence_length,
-                "padding": "post",
-                "truncating": "post",
+                "padding": tokenizer.padding,
+                "truncating": getattr(tokenizer, "truncating", "post"),  # TextVectorization keeps the first tokens
                 "pad_id": 0,
                 "feed": "true_length" if network.masked or network.sequence_length is None else "fixed_length",
                 "empty_text": "one padding token (a masked model returns its all-masked result)",
@@ -155,14 +215,24 @@ def convert(
         _refresh_files(staging, manifest, [VOCABULARY, *network_files])
         _write_manifest(staging, manifest)  # builders may read labels and the tokenizer spec from it
 
+        if any(plan.precision in ("int8", "int16x8") for plan in plans):
+            source = "the eval texts" if calibration_texts is None else "--calibration-texts"
+            chosen = (calibration_texts or parity_texts).texts[:CALIBRATION_SAMPLES]
+            ids = {str(i): tokenizer.encode(t) for i, t in enumerate(chosen)}
+            np.savez(staging / CALIBRATION_FILE, **ids)
+            manifest["calibration"] = {"texts": len(ids), "source": source, "drawn": "the first, in file order"}
+
         progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
-        reference = keras_reference(model, parity_texts, tokenizer)
+        reference = keras_reference(model, parity_texts, tokenizer, model_takes_text)
+        if network.masked:  # what Keras gives a text with no tokens: every step masked (fused kernels cannot mask)
+            manifest["output"]["no_token_raw"] = [float(v) for v in reference.empty_text_raw[0]]
+            _write_manifest(staging, manifest)
         for plan in plans:
             progress(f"lowering to {plan.name} (child process)")
             try:
                 details = build(plan, network, staging)
             except ConversionError as e:
-                if plan.exact:
+                if plan is plans[0]:  # the float32 artifact everything else is measured beside
                     raise
                 manifest["failed_artifacts"].append({"name": plan.name, "error": str(e)})
                 continue
@@ -174,7 +244,8 @@ def convert(
             _write_manifest(staging, manifest)
 
             progress(f"checking {plan.name} against Keras")
-            parity = check_parity(reference, Classifier.load(staging, artifact=plan.name), task, FP32_TOLERANCE)
+            classifier = Classifier.load(staging, artifact=plan.name)
+            parity = check_parity(reference, classifier, task, FP32_TOLERANCE, exact=plan.exact)
             artifact["parity"] = parity.to_dict()
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.exact and not parity.ok:
@@ -183,11 +254,21 @@ def convert(
                     "; no bundle written"
                 )
 
+        (staging / CALIBRATION_FILE).unlink(missing_ok=True)
+        manifest["default_artifact"] = _default_artifact(manifest, default_artifact)
+        fp32_sizes = {(a["format"], a["rnn"]): a["size"] for a in manifest["artifacts"] if a["precision"] == "fp32"}
+        for artifact in manifest["artifacts"]:  # compared with the float32 artifact of the same format and form
+            fp32_size = fp32_sizes.get((artifact["format"], artifact["rnn"]))
+            if fp32_size:
+                artifact["size_ratio_to_fp32"] = round(artifact["size"] / fp32_size, 4)
+
         progress(f"writing {out_dir}")
         manifest["conversion_seconds"] = round(time.perf_counter() - started, 1)
         write_report(staging, manifest)
         _refresh_files(staging, manifest, ["report.md"])
         _write_manifest(staging, manifest)
+        if single_file:  # one .tflite per TFLite artifact with manifest + vocabulary appended as a ZIP
+            _write_single_files(staging, manifest, progress)
         Bundle.open(staging)  # what we wrote must load
         staging.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be shared
         _publish(staging, out_dir)
@@ -195,6 +276,31 @@ def convert(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _write_single_files(staging: Path, manifest: dict[str, Any], progress: Progress) -> None:
+    from edgeclf.single_file import write_single_file
+
+    manifest["single_files"] = []
+    for artifact in [a for a in manifest["artifacts"] if a["format"] == "tflite"]:
+        path = write_single_file(staging, artifact["name"])  # embeds the manifest as it stands
+        progress(f"single file {path.name} for {artifact['name']}")
+        manifest["single_files"].append({"file": path.name, "artifact": artifact["name"]})
+        _refresh_files(staging, manifest, [path.name])
+    _write_manifest(staging, manifest)
+
+
+def _default_artifact(manifest: dict[str, Any], wanted: str | None) -> str:
+    """The artifact Classifier.load uses unless told otherwise: the first (float32) one, a named one, or the
+    smallest one within tolerance."""
+    artifacts = manifest["artifacts"]
+    if wanted is None:
+        return artifacts[0]["name"]
+    if wanted == "smallest":
+        return min((a for a in artifacts if a["parity"]["ok"]), key=lambda a: a["size"])["name"]
+    if wanted not in {a["name"] for a in artifacts}:
+        raise EdgeclfError(f"--default-artifact {wanted}: no such artifact ({', '.join(a['name'] for a in artifacts)})")
+    return wanted
 
 
 def _refresh_files(folder: Path, manifest: dict[str, Any], names: list[str]) -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgeclf.convert.parity import QUANTIZED_MAX_ACCURACY_DROP, QUANTIZED_MIN_AGREEMENT
+
 
 def _fmt(value: Any, spec: str = ".4f") -> str:
     return "–" if value is None else format(value, spec)
+
+
+def describe_tokenizer(spec: dict[str, Any]) -> str:
+    if spec["kind"] == "text_vectorization":
+        return f"TextVectorization ({spec['standardize']}, {spec['split']})"
+    return (
+        f"Keras Tokenizer (lower={spec['lower']}, split={spec['split']!r}, OOV id {spec['oov_id']}; "
+        f"padding {spec['padding']}, truncating {spec['truncating']})"
+    )
 
 
 def write_report(folder: Path, manifest: dict[str, Any]) -> None:
@@ -19,24 +30,33 @@ def write_report(folder: Path, manifest: dict[str, Any]) -> None:
         f"- task: {manifest['task']}, labels: {', '.join(manifest['labels'])}",
         f"- output: {manifest['output']['units']} unit(s), "
         f"{'logits' if manifest['output']['logits'] else manifest['output']['activation'] + ' probabilities'}",
-        f"- tokenizer: TextVectorization ({manifest['tokenizer']['standardize']}, {manifest['tokenizer']['split']}), "
-        f"{manifest['tokenizer']['vocab_size']} tokens, sequence length "
+        f"- tokenizer: {describe_tokenizer(manifest['tokenizer'])}, {manifest['tokenizer']['vocab_size']} tokens, "
+        "sequence length "
         f"{manifest['input']['sequence_length'] or 'any'}, fed {manifest['input']['feed'].replace('_', ' ')}",
         f"- source model: {source['size']:,} bytes, Keras {source['keras']}",
         f"- parity texts: {parity['texts']} ({parity['source']}); Keras accuracy on them: "
         f"{_fmt(parity['keras_accuracy'])}",
         "",
-        "| artifact | size (bytes) | max abs diff score | max abs diff raw | label agreement | accuracy | "
+        "| artifact | size (bytes) | × fp32 | max abs diff score | max abs diff raw | label agreement | accuracy | "
         "acc. delta | empty-text diff | within tolerance |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for a in manifest["artifacts"]:
         p = a["parity"]
-        lines.append(
-            f"| {a['name']} | {a['size']:,} | {p['max_abs_diff']:.2e} | {p['max_abs_diff_raw']:.2e} | "
-            f"{p['label_agreement']:.4f} | {_fmt(p['artifact_accuracy'])} | {_fmt(p['accuracy_delta'], '+.4f')} | "
-            f"{p['empty_text_abs_diff']:.2e} | {'yes' if p['ok'] else 'NO'} (≤ {p['tolerance']:g}) |"
+        rule = (
+            f"≤ {p['tolerance']:g} on every score"
+            if a["precision"] == "fp32"
+            else f"agreement ≥ {QUANTIZED_MIN_AGREEMENT}, accuracy drop ≤ {QUANTIZED_MAX_ACCURACY_DROP}"
         )
+        default = " (default)" if a["name"] == manifest["default_artifact"] else ""
+        lines.append(
+            f"| {a['name']}{default} | {a['size']:,} | {_fmt(a.get('size_ratio_to_fp32'), '.2f')} | "
+            f"{p['max_abs_diff']:.2e} | {p['max_abs_diff_raw']:.2e} | {p['label_agreement']:.4f} | "
+            f"{_fmt(p['artifact_accuracy'])} | {_fmt(p['accuracy_delta'], '+.4f')} | {p['empty_text_abs_diff']:.2e} | "
+            f"{'yes' if p['ok'] else '**NO**'} ({rule}) |"
+        )
+    for failed in manifest.get("failed_artifacts", []):
+        lines.append(f"| {failed['name']} | not written | | | | | | | | {failed['error']} |")
     lines += ["", "Op census (all subgraphs):", ""]
     for a in manifest["artifacts"]:
         ops = ", ".join(f"{op} {n}" for op, n in a["ops"].items())

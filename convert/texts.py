@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from edgeclf.convert.datasets import LabelledTexts
 
+from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.errors import EdgeclfError
 
 

@@ -1,7 +1,8 @@
 """A bundle: the folder ``edgeclf convert`` writes and the runtime loads.
 
     manifest.json   format version, task, labels, tokenizer spec, input rules, artifacts + parity
-    vocab.json      the tokenizer's vocabulary (a JSON list: tokens may hold any character but whitespace)
+    vocab.json      the tokenizer's vocabulary: a JSON list (TextVectorization, index = id) or a JSON
+                    object word → id (legacy Keras Tokenizer, only ids the model can see)
     network.json    the network description, weights.npz its weights (for the pure-numpy backend)
     model.tflite    the float32 TFLite artifact (more artifacts as the manifest lists them)
     report.md       the parity report, for people
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.errors import BundleError
-from edgeclf.tokenizer import TextVectorizer
+from edgeclf.tokenizer import Tokenizer, tokenizer_from_spec
 
 MANIFEST = "manifest.json"
 VOCABULARY = "vocab.json"
@@ -46,6 +47,10 @@ class Bundle:
     @classmethod
     def open(cls, path: str | Path) -> Bundle:
         root = Path(path)
+        if root.is_file() and root.suffix == ".tflite":
+            from edgeclf.single_file import open_single_file  # a single-file deploy: model + appended ZIP
+
+            return open_single_file(root)
         if not root.is_dir():
             raise BundleError(f"{root}: not a bundle folder (run `edgeclf convert MODEL -o {root}` first)")
         try:
@@ -79,13 +84,13 @@ class Bundle:
     def labels(self) -> list[str]:
         return list(self.manifest["labels"])
 
-    def tokenizer(self) -> TextVectorizer:
+    def tokenizer(self) -> Tokenizer:
         spec = self.manifest["tokenizer"]
         try:
             vocabulary = json.loads(self.verified_path(spec["vocabulary_file"]).read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise BundleError(f"{self.root}: unreadable vocabulary ({e})") from e
-        return TextVectorizer.from_spec(spec, vocabulary)
+        return tokenizer_from_spec(spec, vocabulary)
 
     def artifact(self, name: str | None = None) -> dict[str, Any]:
         artifacts = self.manifest["artifacts"]

@@ -10,9 +10,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from edgeclf.bench import add_parser as add_bench_parser
 from edgeclf.errors import EdgeclfError
 
 EXAMPLE = "example"
@@ -40,20 +41,38 @@ def _convert(args: argparse.Namespace) -> int:
     if str(model) == EXAMPLE and not Path(model).exists():
         model = pipeline.EXAMPLE_DIR / "model.keras"
         texts, source = pipeline.parity_texts_for_example(), "the example's held-out IMDB reviews (heldout.csv)"
-    if args.calibration_texts:
-        texts, source = read_texts(args.calibration_texts, args.labels), str(args.calibration_texts)
+    calibration = read_texts(args.calibration_texts, args.labels) if args.calibration_texts else None
+    if args.eval_texts:
+        texts, source = read_texts(args.eval_texts, args.labels), str(args.eval_texts)
+    elif calibration is not None:  # one file for both, as before --eval-texts existed
+        texts, source = calibration, str(args.calibration_texts)
+    tokenizer_source = None
+    if args.tokenizer:
+        tokenizer_source = pipeline.TokenizerSource(
+            path=args.tokenizer,
+            maxlen=args.maxlen,
+            padding=args.padding,
+            truncating=args.truncating,
+            oov_token=args.oov_token,
+            num_words=args.num_words,
+            allow_pickle=args.allow_pickle,
+        )
     manifest = pipeline.convert(
         Path(model),
         args.output,
         labels=args.labels,
+        calibration_texts=calibration,
         task=args.task,
         parity_texts=texts,
         parity_source=source,
+        tokenizer_source=tokenizer_source,
+        default_artifact=args.default_artifact,
         formats=args.formats,
         precisions=args.quantize,
         rnn_forms=args.rnn,
         overwrite=args.force,
         unsafe=args.unsafe,
+        single_file=args.single_file,
     )
     if args.json:
         print(json.dumps(manifest, ensure_ascii=False))
@@ -68,51 +87,61 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_texts(args: argparse.Namespace) -> Iterable[str]:
+PROGRESS_MIN_TEXTS = 200  # fewer texts finish before a bar would be worth drawing
+CHUNK = 64  # texts per Classifier.predict call: output streams out and the bar moves
+
+
+def _input_texts(args: argparse.Namespace) -> list[str]:
+    """TEXT arguments, else ``--input FILE`` (txt/jsonl/csv), else stdin lines; invalid UTF-8 becomes U+FFFD."""
+    from edgeclf import textio
+
+    if args.texts and args.input:
+        raise EdgeclfError("give TEXT arguments or --input FILE, not both")
     if args.texts:
-        return args.texts
-    # stdin as bytes: invalid UTF-8 becomes U+FFFD instead of an exception (documented policy)
-    data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    return [line.rstrip("\r") for line in data.split("\n") if line.strip()]
+        return [textio.clean_argument(t) for t in args.texts]
+    if args.input:
+        return textio.read_input(args.input, args.input_format, args.text_column)
+    if sys.stdin.isatty():  # otherwise a bare `edgeclf predict B` looks hung
+        print("edgeclf: reading texts from stdin, one per line (Ctrl-D to end)", file=sys.stderr)
+    return textio.read_input("-", args.input_format or "txt", args.text_column)
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from edgeclf import textio
     from edgeclf.runtime import Classifier
 
-    classifier = Classifier.load(args.bundle, artifact=args.artifact, backend=args.backend)
-    for prediction in classifier.predict(list(_input_texts(args))):
-        if args.json:
-            print(json.dumps(prediction.to_dict(), ensure_ascii=False))
-        else:
-            best = max(prediction.scores.values())
-            shown = prediction.text if len(prediction.text) <= 70 else prediction.text[:67] + "..."
-            print(f"{','.join(prediction.labels) or '(none)':<12} {best:.4f}  {shown}")
+    fmt = "jsonl" if args.json else args.format
+    classifier = Classifier.load(args.bundle, artifact=args.artifact, backend=args.backend, num_threads=args.threads)
+    texts = _input_texts(args)
+    show = args.progress if args.progress is not None else sys.stderr.isatty() and len(texts) >= PROGRESS_MIN_TEXTS
+    out, partial = textio.open_output(args.output)
+    ok = False
+    progress = textio.Progress(len(texts), bool(show))
+    try:
+        writer = textio.PredictionWriter(out, fmt, classifier.labels)
+        for start in range(0, len(texts), CHUNK):
+            chunk = texts[start : start + CHUNK]
+            for prediction in classifier.predict(chunk):
+                writer.write(prediction)
+            progress.update(len(chunk))
+        ok = True
+    finally:
+        progress.close()
+        textio.finish_output(out, partial, args.output, ok)
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from edgeclf.bundle import Bundle
+    from edgeclf.describe import describe, render
 
-    bundle = Bundle.open(args.bundle)
-    m = bundle.manifest
+    info = describe(args.bundle)
     if args.json:
-        print(json.dumps(m, ensure_ascii=False))
-        return 0
-    print(f"task {m['task']}: {', '.join(m['labels'])} ({'logits' if m['output']['logits'] else 'probabilities'})")
-    t = m["tokenizer"]
-    print(
-        f"tokenizer: {t['kind']} {t['standardize']}/{t['split']}, {t['vocab_size']} tokens; "
-        f"input {m['input']['feed'].replace('_', ' ')}, masked={m['input']['masked']}"
-    )
-    for a in m["artifacts"]:
-        p = a.get("parity", {})
-        default = " (default)" if a["name"] == m["default_artifact"] else ""
-        print(
-            f"- {a['name']}{default}: {a['file']} {a['size']:,} bytes, "
-            f"max |Δ| {p.get('max_abs_diff', float('nan')):.2e}, "
-            f"agreement {p.get('label_agreement', float('nan')):.4f}"
-        )
-        print(f"  ops: {', '.join(f'{k} {v}' for k, v in a['ops'].items())}")
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(render(info)))
+    if not info["intact"]:  # shown in full above; the status tells scripts the bundle must not be trusted
+        bad = ", ".join(f"{name} {f['status']}" for name, f in info["files"].items() if f["status"] != "ok")
+        raise EdgeclfError(f"{args.bundle}: {bad} (does not match the manifest)")
     return 0
 
 
@@ -139,17 +168,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--task", choices=["binary", "multiclass", "multilabel"], help="override the task read from the head"
     )
     c.add_argument(
+        "--eval-texts",
+        type=Path,
+        metavar="FILE",
+        help="real texts (with labels for accuracy) every artifact is checked on against Keras: .txt (one per line), "
+        ".jsonl or .csv (text[,label] columns; labels as indices or names)",
+    )
+    c.add_argument(
         "--calibration-texts",
         type=Path,
         metavar="FILE",
-        help="real texts for the parity check: .txt (one per line), .jsonl or .csv (text[,label] columns)",
+        help="real texts, ideally from training, to calibrate int8/int16x8 on (the first 200); also the eval texts "
+        "when --eval-texts is not given",
     )
-    c.add_argument("--formats", type=_comma_list, default=["tflite"], help="artifact formats (default: tflite)")
-    c.add_argument("--quantize", type=_comma_list, metavar="PRECISIONS",
-                   help="precisions to write, comma-separated (default: fp32)")  # fmt: skip
+    c.add_argument("--formats", type=_comma_list, help="artifact formats: tflite, onnx, numpy (default: all three)")
+    c.add_argument(
+        "--quantize",
+        type=_comma_list,
+        metavar="PRECISIONS",
+        help="precisions: fp32, dynamic, float16, int8, int16x8 (default: fp32,dynamic where the format has it)",
+    )
+    c.add_argument("--default-artifact", metavar="NAME|smallest",
+                   help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip
     c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
                    help="recurrent forms (default per format; TFLite: loop = WHILE, exact under masking)")  # fmt: skip
+    t = c.add_argument_group("models that take token ids (no TextVectorization layer)")
+    t.add_argument(
+        "--tokenizer",
+        type=Path,
+        metavar="FILE",
+        help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON",
+    )
+    t.add_argument("--maxlen", type=int, help="sequence length the model was trained with (default: its input length)")
+    t.add_argument("--padding", choices=["pre", "post"], default="pre", help="pad_sequences padding (default: pre)")
+    t.add_argument(
+        "--truncating", choices=["pre", "post"], default="pre", help="pad_sequences truncating (default: pre)"
+    )
+    t.add_argument("--oov-token", help="OOV token of a bare word_index (its id is word_index[token])")
+    t.add_argument("--num-words", type=int, help="Tokenizer num_words, when the file does not say")
+    t.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="accept a pickled Tokenizer (read by an allow-list unpickler: Tokenizer + plain containers)",
+    )
     c.add_argument("--force", action="store_true", help="replace an existing bundle folder")
+    c.add_argument(
+        "--single-file",
+        action="store_true",
+        help="also write MODEL.edgeclf.tflite: the .tflite with manifest, vocabulary and labels inside",
+    )
     c.add_argument(
         "--unsafe",
         action="store_true",
@@ -161,23 +228,54 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict",
         help="classify texts with a bundle (no TensorFlow needed)",
-        description="Classify TEXT arguments, or lines from stdin when none are given.",
+        description="Classify TEXT arguments, texts from --input FILE, or lines from stdin when neither is given. "
+        "Invalid UTF-8 anywhere is replaced by U+FFFD, never fatal.",
     )
-    p.add_argument("bundle", type=Path)
+    p.add_argument("bundle", type=Path, help="bundle folder, or a single-file .tflite (convert --single-file)")
     p.add_argument("texts", nargs="*", metavar="TEXT")
+    p.add_argument(
+        "-i",
+        "--input",
+        metavar="FILE",
+        help="texts from FILE ('-' = stdin): .txt one per line, .jsonl with a text field, .csv with a header",
+    )
+    p.add_argument("--input-format", choices=["txt", "jsonl", "csv"], help="format of --input (default: by extension)")
+    p.add_argument(
+        "--text-column",
+        default="text",
+        metavar="NAME",
+        help="CSV column or JSONL field holding the text (default: text)",
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=["text", "jsonl", "csv"],
+        default="text",
+        help="output: text (for people), jsonl (one JSON object per line) or csv (text, labels, score_LABEL)",
+    )
+    p.add_argument("--json", action="store_true", help="same as --format jsonl")
+    p.add_argument("-o", "--output", metavar="FILE", help="write predictions to FILE (default: stdout)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"progress bar on stderr (default: when stderr is a terminal and there are ≥{PROGRESS_MIN_TEXTS} texts)",
+    )
     p.add_argument("--artifact", help="artifact name from the manifest (default: the bundle's default)")
     p.add_argument("--backend", help="interpreter to run it with (default: the first installed for the artifact)")
-    p.add_argument("--json", action="store_true", help='one JSON object per line: {"text", "labels", "scores"}')
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="interpreter threads (default: 1)")
     p.set_defaults(run=_predict)
 
     i = sub.add_parser(
         "inspect",
         help="show what a bundle holds",
-        description="Show a bundle's task, tokenizer, artifacts, op census and parity figures.",
+        description="Show a bundle's (or single-file .tflite's) task, labels, tokenizer, artifacts with sizes, "
+        "op census, parity and accuracy figures, runtimes, and whether every file matches its sha256.",
     )
-    i.add_argument("bundle", type=Path)
-    i.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
+    i.add_argument("bundle", type=Path, help="bundle folder or single-file .tflite")
+    i.add_argument("--json", action="store_true", help="print the same as one JSON object (the manifest included)")
     i.set_defaults(run=_inspect)
+    add_bench_parser(sub)
     return parser
 
 

@@ -3,9 +3,11 @@
 Input rules (the manifest's ``input`` section):
 - a masked model (Embedding mask_zero=True) runs each text at its true token count, so padding never
   reaches the recurrent layers: identical to Keras on any padded batch;
-- a text with no tokens (empty, whitespace or punctuation only) runs as one padding token, which a
-  masked model skips entirely: the result Keras gives for that text inside a padded batch;
-- a model with a fixed length and no mask gets exactly that length, post-padded/truncated as Keras does.
+- a text with no tokens (empty, whitespace or punctuation only) gets, from a masked model, the output Keras
+  gives it inside a padded batch (every step masked), recorded in the manifest at conversion; a model
+  without a mask gets it as trained (all padding);
+- a model without a mask is fed exactly as it was trained: padded and truncated to its length on the
+  sides its tokenizer used (TextVectorization: post; legacy Tokenizer + pad_sequences: as configured).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeclf.backends import Backend, open_backend
+from edgeclf.backends import Backend, backends_for, open_backend
 from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
-from edgeclf.tokenizer import PAD_ID, TextVectorizer
+from edgeclf.tokenizer import PAD_ID, Tokenizer
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def probabilities(raw: np.ndarray, task: str, outputs_logits: bool) -> np.ndarra
 class Classifier:
     """A loaded bundle: ``Classifier.load("bundle/").predict(["great film"])``."""
 
-    def __init__(self, bundle: Bundle, tokenizer: TextVectorizer, backend: Backend, artifact: str) -> None:
+    def __init__(self, bundle: Bundle, tokenizer: Tokenizer, backend: Backend, artifact: str) -> None:
         self.bundle = bundle
         self.tokenizer = tokenizer
         self.backend = backend
@@ -67,6 +69,8 @@ class Classifier:
         self.threshold: float = manifest["output"].get("threshold", 0.5)
         self.masked: bool = manifest["input"]["masked"]
         self.sequence_length: int | None = manifest["input"]["sequence_length"]
+        no_token = manifest["output"].get("no_token_raw") if self.masked else None
+        self.no_token_raw = None if no_token is None else np.asarray(no_token, dtype=np.float32)
 
     @classmethod
     def load(
@@ -74,8 +78,13 @@ class Classifier:
     ) -> Classifier:
         """Open a bundle; ``artifact`` defaults to the bundle's default, ``backend`` to the first installed one."""
         opened = Bundle.open(bundle)
+        if artifact is None and backend is not None:  # a named backend picks the first artifact it can run
+            runnable = [a["name"] for a in opened.manifest["artifacts"] if backend in backends_for(a["format"])]
+            artifact = runnable[0] if runnable else None
         chosen = opened.artifact(artifact)
         model_path = opened.verified_path(chosen["file"])
+        for extra in chosen.get("extra_files", []):  # files the artifact reads beside its own (numpy: weights.npz)
+            opened.verified_path(extra)
         runner = open_backend(backend, chosen["format"], model_path, num_threads)
         return cls(opened, opened.tokenizer(), runner, chosen["name"])
 
@@ -83,26 +92,66 @@ class Classifier:
         """The ids the artifact is fed for one text (see the module docstring for the rules)."""
         if not isinstance(text, str):
             raise EdgeclfError(f"expected a text (str), got {type(text).__name__}")
-        ids = self.tokenizer.token_ids(text)
-        if self.backend.dynamic_length and self.masked:
-            return ids if len(ids) else np.array([PAD_ID], dtype=np.int32)
-        if self.sequence_length is not None:
-            return np.pad(ids, (0, self.sequence_length - len(ids)), constant_values=PAD_ID)
+        if self.masked and self.backend.dynamic_length:  # true length: padding would be a no-op anyway
+            ids = self.tokenizer.token_ids(text)
+        else:  # exactly as the model was trained: padded/truncated on the tokenizer's sides
+            ids = self.tokenizer.encode(text)
         return ids if len(ids) else np.array([PAD_ID], dtype=np.int32)
 
-    def raw_outputs(self, texts: Sequence[str]) -> np.ndarray:
-        """The model's own outputs (logits or probabilities, as it was trained), one row per text."""
-        rows = [self.backend.run(self.model_input(t)) for t in texts]
-        return np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+    def raw_outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """The model's own outputs (logits or probabilities, as it was trained), one row per text.
 
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        A backend with ``run_batch`` gets batches of up to ``batch_size`` texts of similar length: texts
+        are sorted by token count and each batch is post-padded only to its own longest text, so a batch
+        of tweets is not padded to the longest review. Padding is only added where the model masks it
+        (a masked model at true length); otherwise a batch holds texts of one length. Other backends
+        (static batch of 1) run one text at a time. Either way every row equals the text run alone.
+        """
+        inputs = [self.model_input(t) for t in texts]
+        run_batch = getattr(self.backend, "run_batch", None)
+        if run_batch is None or batch_size <= 1 or len(inputs) <= 1:
+            rows = [self.backend.run(ids) for ids in inputs]
+            return self._no_token_rule(inputs, rows)
+        rows = [None] * len(inputs)
+        for batch in self._batches([len(ids) for ids in inputs], batch_size):
+            matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
+            for row, i in enumerate(batch):
+                matrix[row, : len(inputs[i])] = inputs[i]
+            for i, out in zip(batch, run_batch(matrix), strict=True):
+                rows[i] = out
+        return self._no_token_rule(inputs, rows)
+
+    def _no_token_rule(self, inputs: list[np.ndarray], rows: list) -> np.ndarray:
+        """Rows as one array, where a masked model's texts without tokens get Keras's all-masked output (stored
+        at conversion): fused kernels cannot mask, and a zero-length input is not a tensor every backend takes."""
+        out = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+        if self.no_token_raw is not None:
+            for i, ids in enumerate(inputs):
+                if not ids.any():  # only padding: in a masked model id 0 is never a token
+                    out[i] = self.no_token_raw
+        return out
+
+    def _batches(self, lengths: list[int], batch_size: int) -> list[list[int]]:
+        """Indices of texts grouped into batches by length (see ``raw_outputs``)."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        padded = self.masked and self.backend.dynamic_length  # only then is post-padding skipped by the model
+        groups: list[list[int]] = []
+        for i in order:
+            if groups and len(groups[-1]) < batch_size and (padded or lengths[groups[-1][0]] == lengths[i]):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return groups
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Probabilities, one row per text, one column per label."""
-        return probabilities(self.raw_outputs(texts), self.task, self.outputs_logits)
+        return probabilities(self.raw_outputs(texts, batch_size), self.task, self.outputs_logits)
 
-    def predict(self, texts: str | Sequence[str]) -> list[Prediction]:
+    def predict(self, texts: str | Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (numpy)."""
         if isinstance(texts, str):
             texts = [texts]
-        probs = self.scores(texts)
+        probs = self.scores(texts, batch_size)
         predictions = []
         for text, row in zip(texts, probs, strict=True):
             if self.task == "multilabel":

@@ -1,6 +1,10 @@
-"""Pure-Python re-implementation of Keras ``TextVectorization`` (output_mode="int"), token for token.
+"""Tokenizers, re-implemented in pure Python token for token: Keras ``TextVectorization``
+(output_mode="int") and the legacy ``keras.preprocessing.text.Tokenizer`` + ``pad_sequences``.
 
-What the Keras layer really does (keras/src/layers/preprocessing/text_vectorization.py, TF backend):
+Both offer ``token_ids(text)`` (the ids, truncated to the model's length but never padded: what a
+masked model is fed at its true length) and ``encode(text)`` (padded as the model was trained).
+
+What the TextVectorization layer really does (keras/src/layers/preprocessing/text_vectorization.py, TF backend):
 ``tf.strings.lower`` without an encoding lowercases ASCII A–Z only; punctuation stripping deletes
 ASCII punctuation only; ``tf.strings.split`` splits on ASCII whitespace only. So "CAFÉ" becomes
 "cafÉ", a non-breaking space does not separate tokens, and an em dash survives.
@@ -84,6 +88,8 @@ class TextVectorizer:
             ids = np.concatenate([ids, np.full(length - len(ids), PAD_ID, dtype=np.int32)])
         return ids
 
+    padding = "post"
+
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Ids of several texts, post-padded with 0 to the longest (or to ``output_sequence_length``)."""
         rows = [self.encode(t) for t in texts]
@@ -119,3 +125,126 @@ class TextVectorizer:
             ngrams=spec.get("ngrams"),
             output_sequence_length=spec.get("output_sequence_length"),
         )
+
+
+# keras.preprocessing.text.Tokenizer's default filters: ASCII punctuation, tab and newline
+KERAS_TOKENIZER_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+@dataclass
+class KerasTokenizer:
+    """The legacy Keras ``Tokenizer`` (texts_to_sequences) followed by ``pad_sequences``.
+
+    Semantics of tf_keras/src/preprocessing/text.py: Python's full ``str.lower``, every filter
+    character replaced by ``split``, split on ``split`` dropping empty tokens; a word whose index is
+    ``>= num_words`` counts as unknown; unknown words become the OOV token's index when the tokenizer
+    has one (the index ``word_index`` gives that token, even when a real word overwrote it) or vanish.
+    ``word_index`` here holds only the usable words (index < num_words), which behaves identically.
+    """
+
+    word_index: dict[str, int]
+    maxlen: int | None
+    filters: str = KERAS_TOKENIZER_FILTERS
+    lower: bool = True
+    split: str = " "
+    char_level: bool = False
+    oov_index: int | None = None
+    padding: str = "pre"  # pad_sequences defaults
+    truncating: str = "pre"
+
+    def __post_init__(self) -> None:
+        for side in (self.padding, self.truncating):
+            if side not in ("pre", "post"):
+                raise BundleError(f"padding/truncating must be 'pre' or 'post', not {side!r}")
+        if not self.split and not self.char_level:
+            raise BundleError("the Keras Tokenizer split string must not be empty")
+        self._translation = str.maketrans({c: self.split for c in self.filters})
+
+    def tokens(self, text: str) -> list[str]:
+        if self.lower:
+            text = text.lower()
+        if self.char_level:
+            return list(text)
+        return [t for t in text.translate(self._translation).split(self.split) if t]
+
+    def _ids(self, text: str) -> list[int]:
+        ids = []
+        for token in self.tokens(text):
+            index = self.word_index.get(token)
+            if index is not None:
+                ids.append(index)
+            elif self.oov_index is not None:
+                ids.append(self.oov_index)
+        return ids
+
+    def token_ids(self, text: str) -> np.ndarray:
+        ids = self._ids(text)
+        if self.maxlen is not None and len(ids) > self.maxlen:
+            ids = ids[-self.maxlen :] if self.truncating == "pre" else ids[: self.maxlen]
+        return np.asarray(ids, dtype=np.int32)
+
+    def encode(self, text: str) -> np.ndarray:
+        ids = self.token_ids(text)
+        if self.maxlen is None or len(ids) == self.maxlen:
+            return ids
+        pad = np.full(self.maxlen - len(ids), PAD_ID, dtype=np.int32)
+        return np.concatenate([pad, ids] if self.padding == "pre" else [ids, pad])
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        rows = [self.encode(t) for t in texts]
+        width = max((len(r) for r in rows), default=0)
+        out = np.zeros((len(rows), width), dtype=np.int32)
+        for i, r in enumerate(rows):
+            if self.padding == "pre":
+                out[i, width - len(r) :] = r
+            else:
+                out[i, : len(r)] = r
+        return out
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return self.word_index
+
+    def to_spec(self) -> dict:
+        return {
+            "kind": "keras_tokenizer",
+            "filters": self.filters,
+            "lower": self.lower,
+            "lowercase": "unicode" if self.lower else None,
+            "split": self.split,
+            "char_level": self.char_level,
+            "oov_id": self.oov_index,
+            "pad_id": PAD_ID,
+            "output_sequence_length": self.maxlen,
+            "padding": self.padding,
+            "truncating": self.truncating,
+            "vocab_size": len(self.word_index),
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict, vocabulary: dict[str, int]) -> KerasTokenizer:
+        if spec.get("vocab_size") != len(vocabulary):
+            raise BundleError(f"vocabulary has {len(vocabulary)} entries, the manifest says {spec.get('vocab_size')}")
+        return cls(
+            word_index=vocabulary,
+            maxlen=spec["output_sequence_length"],
+            filters=spec["filters"],
+            lower=spec["lower"],
+            split=spec["split"],
+            char_level=spec["char_level"],
+            oov_index=spec["oov_id"],
+            padding=spec["padding"],
+            truncating=spec["truncating"],
+        )
+
+
+Tokenizer = TextVectorizer | KerasTokenizer
+
+
+def tokenizer_from_spec(spec: dict, vocabulary: list[str] | dict[str, int]) -> Tokenizer:
+    kind = spec.get("kind")
+    if kind == "text_vectorization" and isinstance(vocabulary, list):
+        return TextVectorizer.from_spec(spec, vocabulary)
+    if kind == "keras_tokenizer" and isinstance(vocabulary, dict):
+        return KerasTokenizer.from_spec(spec, vocabulary)
+    raise BundleError(f"unsupported tokenizer kind {kind!r} (or a vocabulary of the wrong shape)")

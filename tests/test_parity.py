@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.parity import check_parity, keras_raw_outputs, keras_reference
-
 from edgeclf.runtime import Classifier, probabilities
 
 TOLERANCE = 1e-5  # the fp32 bound the issue sets; not to be loosened
@@ -47,9 +47,18 @@ def test_short_and_long_reviews_padded_together(keras_model, classifier, imdb_sp
 
 
 def test_manifest_records_parity_and_artifact(example_bundle):
+    """The default conversion: float32 TFLite (the default artifact), ONNX, numpy, and dynamic-range variants."""
     manifest = json.loads((example_bundle / "manifest.json").read_text())
-    (artifact,) = manifest["artifacts"]
-    assert artifact["name"] == manifest["default_artifact"] == "tflite-fp32"
+    artifacts = {a["name"]: a for a in manifest["artifacts"]}
+    assert set(artifacts) == {"tflite-fp32", "tflite-dynamic", "onnx-fused-fp32", "onnx-fused-dynamic", "numpy-fp32"}
+    assert {a["file"] for a in artifacts.values()} >= {"model.tflite", "model.onnx", "network.json"}
+    for artifact in artifacts.values():
+        assert artifact["parity"]["ok"], artifact["name"]
+        if artifact["precision"] == "fp32":
+            assert artifact["parity"]["max_abs_diff"] <= TOLERANCE, artifact["name"]
+            assert artifact["parity"]["label_agreement"] == 1.0
+    artifact = artifacts["tflite-fp32"]
+    assert artifact["name"] == manifest["default_artifact"]
     assert artifact["parity"]["max_abs_diff"] <= TOLERANCE
     assert artifact["parity"]["texts"] == 200
     assert artifact["ops"]["WHILE"] == 2  # Bidirectional: one loop per direction

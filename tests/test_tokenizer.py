@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import string
+from pathlib import Path
 
 import numpy as np
 import pytest
-from edgeclf.convert.keras_reader import read_network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeclf.convert.keras_reader import read_network
 from edgeclf.tokenizer import TextVectorizer
 
 ADVERSARIAL = [
@@ -99,3 +102,70 @@ unicode_text = st.text(
 def test_identical_on_generated_unicode(layer, tokenizer, texts):
     k = keras_ids(layer, [*texts, "film"])[:-1]
     assert ours(tokenizer, texts) == k
+
+
+# --- the legacy keras.preprocessing.text.Tokenizer + pad_sequences ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def legacy_pair(imdb_split):
+    """A real tf-keras Tokenizer fitted on 3,000 reviews, and edgeclf's reading of its to_json()."""
+    tf_keras = pytest.importorskip("tf_keras", reason="tf-keras reads Keras-2 models; pip install --no-deps tf-keras")
+    from edgeclf.convert.tokenizer_files import read_keras_tokenizer
+
+    keras_tokenizer = tf_keras.preprocessing.text.Tokenizer(num_words=500, oov_token="<OOV>")
+    keras_tokenizer.fit_on_texts(imdb_split[0].texts[:3000])
+    return keras_tokenizer, read_keras_tokenizer, tf_keras.preprocessing.sequence.pad_sequences
+
+
+@pytest.mark.parametrize("padding,truncating", [("pre", "pre"), ("post", "post"), ("pre", "post"), ("post", "pre")])
+@pytest.mark.parametrize("encoding", ["plain", "double"])
+def test_legacy_tokenizer_identical(legacy_pair, imdb_split, tmp_path, padding, truncating, encoding):
+    keras_tokenizer, read_keras_tokenizer, pad_sequences = legacy_pair
+    payload = keras_tokenizer.to_json()
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(payload) if encoding == "double" else payload)  # users save it both ways
+    ours = read_keras_tokenizer(path, maxlen=60, padding=padding, truncating=truncating)
+    texts = [*imdb_split[1].texts[:500], *ADVERSARIAL[:-3], "ÉCOLE Straße İstanbul ΣΊΣΥΦΟΣ"]
+    expected = pad_sequences(keras_tokenizer.texts_to_sequences(texts), maxlen=60, padding=padding,
+                             truncating=truncating)  # fmt: skip
+    assert np.array_equal(ours.encode_batch(texts), expected)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(unicode_text, min_size=1, max_size=6))
+def test_legacy_tokenizer_on_generated_unicode(legacy_pair, tmp_path_factory, texts):
+    keras_tokenizer, read_keras_tokenizer, pad_sequences = legacy_pair
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    path.write_text(keras_tokenizer.to_json())
+    ours = read_keras_tokenizer(path, maxlen=20, padding="post", truncating="post")
+    expected = pad_sequences(keras_tokenizer.texts_to_sequences(texts), maxlen=20, padding="post", truncating="post")
+    assert np.array_equal(ours.encode_batch(texts), expected)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/edgeclf-pwned",))
+
+
+def test_pickled_tokenizer_refused_by_default_and_exploit_blocked(tmp_path, legacy_pair):
+    import pickle
+
+    from edgeclf.convert.tokenizer_files import read_keras_tokenizer
+    from edgeclf.errors import EdgeclfError
+
+    keras_tokenizer = legacy_pair[0]
+    good = tmp_path / "tokenizer.pkl"
+    good.write_bytes(pickle.dumps(keras_tokenizer))
+    with pytest.raises(EdgeclfError, match="allow-pickle"):
+        read_keras_tokenizer(good, maxlen=10)
+    ours = read_keras_tokenizer(good, maxlen=10, allow_pickle=True)  # the allow-list admits the Tokenizer class
+    assert ours.word_index == {w: i for w, i in keras_tokenizer.word_index.items() if i < 500}
+
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(_Exploit()))
+    marker = Path("/tmp/edgeclf-pwned")
+    marker.unlink(missing_ok=True)
+    with pytest.raises(EdgeclfError, match=r"refusing to unpickle (posix|os)\.system"):
+        read_keras_tokenizer(evil, maxlen=10, allow_pickle=True)
+    assert not marker.exists()

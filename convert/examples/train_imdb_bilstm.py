@@ -54,6 +54,7 @@ def main() -> None:
 
     import keras
     import tensorflow as tf
+
     from edgeclf.convert.datasets import imdb_split
 
     keras.utils.set_random_seed(args.seed)

@@ -27,6 +27,9 @@ class Backend(Protocol):
 # name → (module, class, artifact formats it runs), in order of preference per format
 BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "litert": ("edgeclf.backends.litert", "LiteRTBackend", ("tflite",)),
+    "tflite-runtime": ("edgeclf.backends.litert", "TFLiteRuntimeBackend", ("tflite",)),
+    "onnxruntime": ("edgeclf.backends.onnxruntime", "OnnxRuntimeBackend", ("onnx",)),
+    "numpy": ("edgeclf.backends.numpy_backend", "NumpyBackend", ("numpy",)),
 }
 
 

@@ -1,4 +1,8 @@
-"""LiteRT (ai-edge-litert) backend for .tflite artifacts."""
+"""TFLite interpreters for .tflite artifacts: LiteRT (ai-edge-litert) and the frozen tflite-runtime 2.14.
+
+tflite-runtime is the last interpreter with armv7 wheels (32-bit Raspberry Pi OS); it needs numpy < 2 and
+cannot open TF 2.21 dynamic-range artifacts (FULLY_CONNECTED version 12): the manifest says which opened.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,20 @@ class LiteRTBackend:
 
     name = "litert"
 
-    def __init__(self, model_path: Path, num_threads: int = 1) -> None:
+    @staticmethod
+    def interpreter_class() -> type:
         from ai_edge_litert.interpreter import Interpreter  # ImportError: open_backend tries the next backend
 
+        return Interpreter
+
+    def __init__(self, model_path: Path, num_threads: int = 1) -> None:
+        interpreter_cls = self.interpreter_class()
         try:
             with native_stderr_silenced():
-                self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+                self._interpreter = interpreter_cls(model_path=str(model_path), num_threads=num_threads)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
-            raise EdgeclfError(f"{model_path}: LiteRT cannot load this model: {e}") from e
+            raise EdgeclfError(f"{model_path}: {self.name} cannot load this model: {e}") from e
         (inp,) = self._interpreter.get_input_details()
         (out,) = self._interpreter.get_output_details()
         self._input, self._output = inp["index"], out["index"]
@@ -39,5 +48,18 @@ class LiteRTBackend:
                 self._interpreter.allocate_tensors()
                 self._length = len(ids)
             self._interpreter.set_tensor(self._input, ids.reshape(1, -1))
+            self._interpreter.reset_all_variables()  # fused LSTM ops keep their state between invokes
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output)[0].copy()
+
+
+class TFLiteRuntimeBackend(LiteRTBackend):
+    """tflite-runtime 2.14's interpreter: same API, older kernels."""
+
+    name = "tflite-runtime"
+
+    @staticmethod
+    def interpreter_class() -> type:
+        from tflite_runtime.interpreter import Interpreter
+
+        return Interpreter

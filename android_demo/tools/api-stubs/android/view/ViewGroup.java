@@ -1,0 +1,6 @@
+package android.view;
+
+public abstract class ViewGroup extends View {
+    public void addView(View child) {}
+    public void removeAllViews() {}
+}

@@ -1,0 +1,265 @@
+"""Lower a ``Network`` to a ``.onnx`` file, emitted node by node (see ``convert/lowering/onnx``), in a child process.
+
+Input ``tokens``: int32 ``[batch, sequence]``, both dynamic in the fused form (a model with a fixed length
+and no mask, and every unrolled graph: ``[batch, L]``). Padding is id 0. A masked model skips it wherever
+it sits (fused: tokens packed to the front of the row + ``sequence_lens``; unrolled: masked steps keep the
+state), so a padded batch gives each text's own result; an unmasked model reads its rows as trained.
+Output ``scores``: ``[batch, units]``, the model's raw outputs (logits or probabilities, as trained).
+
+The file is deployable on its own: ``metadata_props`` hold the vocabulary, labels, task, tokenizer
+spec, output and input rules (keys ``edgeclf.*``, values JSON).
+
+``dynamic`` precision: ``onnxruntime.quantization.quantize_dynamic`` (LSTM → ``com.microsoft::
+DynamicQuantizeLSTM``, the embedding ``Gather`` and ``MatMul`` → int8 weights; ORT leaves GRU and RNN
+in float). The settings are chosen by measured agreement with the float graph: on AVX2 CPUs plain
+QInt8 saturates (u8s8), so the candidates are QInt8 per-channel with reduce_range, and QUInt8.
+Quantization runs in the child process too: a crash there must not take the converter down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import edgeclf
+from edgeclf.bundle import MANIFEST, VOCABULARY
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds
+from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
+from edgeclf.errors import UnsupportedModelError
+from edgeclf.network import INPUT, Network
+
+PRECISIONS = ("fp32", "dynamic")
+OUTPUT = "scores"
+IR_VERSION = 8  # opset 17 needs IR ≥ 8; kept low so older ONNX Runtime builds (e.g. aarch64 wheels) load it
+METADATA_PREFIX = "edgeclf."
+
+# dynamic quantization candidates, tried in this order; the one closest to the float graph is kept
+QUANTIZATION_CANDIDATES: list[dict[str, Any]] = [
+    {"weight_type": "QInt8", "per_channel": True, "reduce_range": True},
+    {"weight_type": "QUInt8", "per_channel": False, "reduce_range": False},
+]
+
+
+def input_length(network: Network, rnn_form: str = "fused") -> int | None:
+    """The static sequence dimension, or None when any length is accepted (fused masked or lengthless models).
+
+    The unrolled form always has the model's fixed length: the runtime pads every text to it.
+    """
+    if rnn_form == "unrolled":
+        if network.sequence_length is None:
+            raise UnsupportedModelError(
+                "the unrolled ONNX form needs a fixed input length (TextVectorization output_sequence_length); "
+                "this model accepts any length, so use --rnn fused"
+            )
+        return network.sequence_length
+    return None if network.masked else network.sequence_length
+
+
+def build_onnx_model(network: Network, rnn_form: str = "fused", metadata: dict[str, str] | None = None) -> Any:
+    """The network as an ``onnx.ModelProto`` (checked with the ONNX checker, full shape inference)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edgeclf.convert.lowering import lowering
+
+    length = input_length(network, rnn_form)
+    g = OnnxGraph(rnn_form, length)
+    for reserved in (INPUT, OUTPUT):  # no layer may name a tensor like the graph's input or output
+        g.fresh(reserved)
+    tensors = {INPUT: OnnxTensor(g, INPUT, sequence=False, features=length or 0)}
+    for layer in network.layers:
+        (source,) = layer.inputs
+        tensors[layer.name] = lowering("onnx", layer.kind)(layer, tensors[source])
+    last = tensors[network.output]
+    if last.sequence and network.masked and rnn_form == "fused":
+        # the fused form moves each row's tokens to the front: per-step outputs would come back misplaced
+        raise UnsupportedModelError(
+            "a masked model with per-step outputs (return_sequences to the head) needs --rnn unrolled"
+        )
+    name = last.name
+    if last.sequence:  # a per-step head: back to batch-major [batch, time, units]
+        name = g.add("Transpose", [name], "batch_major", perm=[1, 0, 2])
+    g.nodes.append(helper.make_node("Identity", [name], [OUTPUT], name="scores/Identity"))
+    out_shape = ["batch", "sequence", last.features] if last.sequence else ["batch", last.features]
+    graph = helper.make_graph(
+        g.nodes,
+        "edgeclf",
+        [helper.make_tensor_value_info(INPUT, TensorProto.INT32, ["batch", length or "sequence"])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, out_shape)],
+        g.initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="edgeclf",
+        producer_version=edgeclf.__version__,
+        doc_string="Token ids (int32, 0 = padding) in, raw scores out; vocabulary, labels, tokenizer: metadata_props",
+    )
+    model.ir_version = IR_VERSION
+    if metadata:
+        helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def bundle_metadata(staging: Path) -> dict[str, str]:
+    """What a lone .onnx needs to classify text, from the manifest and vocabulary staged before builders run."""
+    manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+    tokenizer = {k: v for k, v in manifest["tokenizer"].items() if k != "vocabulary_file"}
+    values = {
+        "format": "edgeclf-onnx",
+        "format_version": 1,
+        "task": manifest["task"],
+        "labels": manifest["labels"],
+        "output": manifest["output"],
+        "input": manifest["input"],
+        "tokenizer": tokenizer,
+        "vocabulary": json.loads((staging / VOCABULARY).read_text(encoding="utf-8")),
+    }
+    return {METADATA_PREFIX + key: json.dumps(value, ensure_ascii=False) for key, value in values.items()}
+
+
+def onnx_op_census(path: Path) -> dict[str, int]:
+    """Op type → count over the graph and every subgraph; ops outside ai.onnx are named ``domain:Op``."""
+    import onnx
+
+    census: Counter[str] = Counter()
+
+    def count(graph: Any) -> None:
+        for node in graph.node:
+            census[f"{node.domain}:{node.op_type}" if node.domain not in ("", "ai.onnx") else node.op_type] += 1
+            for attribute in node.attribute:  # Loop / If / Scan bodies
+                for subgraph in [*([attribute.g] if attribute.HasField("g") else []), *attribute.graphs]:
+                    count(subgraph)
+
+    count(onnx.load(str(path), load_external_data=False).graph)
+    return dict(sorted(census.items()))
+
+
+def probe_batch(network: Network, rnn_form: str = "fused", rows: int = 48, seed: int = 0) -> np.ndarray:
+    """Post-padded random ids of mixed lengths, to compare quantization settings against the float graph."""
+    rng = np.random.default_rng(seed)
+    length = input_length(network, rnn_form) or 200
+    batch = np.zeros((rows, length), np.int32)
+    for i, n in enumerate(np.linspace(1, length, rows).astype(int) if network.masked else [length] * rows):
+        batch[i, :n] = rng.integers(2, max(network.vocab_size, 3), size=n)
+    return batch
+
+
+def _run(model_path: Path, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    return session.run([OUTPUT], {INPUT: batch})[0]
+
+
+def _quantize(float_path: Path, out: Path, network: Network, rnn_form: str, metadata: dict[str, str]) -> dict[str, Any]:
+    import onnx
+    from onnx import helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    batch = probe_batch(network, rnn_form)
+    reference = _run(float_path, batch)
+    tried = []
+    with tempfile.TemporaryDirectory(prefix="edgeclf-onnx-q-") as scratch:
+        for i, settings in enumerate(QUANTIZATION_CANDIDATES):
+            candidate = Path(scratch) / f"candidate{i}.onnx"
+            quantize_dynamic(
+                float_path,
+                candidate,
+                weight_type=getattr(QuantType, settings["weight_type"]),
+                per_channel=settings["per_channel"],
+                reduce_range=settings["reduce_range"],
+            )
+            max_diff = float(np.max(np.abs(_run(candidate, batch) - reference)))
+            tried.append({**settings, "probe_max_abs_diff": max_diff, "path": candidate})
+        best = min(tried, key=lambda t: t["probe_max_abs_diff"])
+        model = onnx.load(str(best["path"]))
+    helper.set_model_props(model, metadata)  # quantize_dynamic does not promise to carry them over
+    onnx.save(model, str(out))
+    return {
+        "method": "onnxruntime.quantization.quantize_dynamic",
+        "chosen": {k: v for k, v in best.items() if k != "path"},
+        "candidates": [{k: v for k, v in t.items() if k != "path"} for t in tried],
+        "probe": f"{len(batch)} post-padded rows of random ids, max |Δ| of raw outputs against the float graph",
+    }
+
+
+def _convert_in_this_process(network_dir: Path, out: Path, precision: str, rnn_form: str, details: Path) -> None:
+    import onnx
+
+    network = Network.load(network_dir)
+    metadata = bundle_metadata(network_dir)
+    model = build_onnx_model(network, rnn_form, metadata)
+    record: dict[str, Any] = {}
+    if precision == "fp32":
+        onnx.save(model, str(out))
+    else:
+        with tempfile.TemporaryDirectory(prefix="edgeclf-onnx-") as scratch:
+            float_path = Path(scratch) / "float.onnx"
+            onnx.save(model, str(float_path))
+            record["quantization"] = _quantize(float_path, out, network, rnn_form, metadata)
+    details.write_text(json.dumps(record))
+
+
+@builds("onnx", precisions=PRECISIONS, rnn_forms=RNN_FORMS)
+def build_onnx(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
+    out = staging / plan.file
+    with tempfile.TemporaryDirectory(prefix="edgeclf-onnx-details-") as scratch:
+        details = Path(scratch) / "details.json"
+        convert_to_onnx(staging, out, plan.precision, plan.rnn, details)
+        record = json.loads(details.read_text())
+    return {
+        "input_shape": [-1, input_length(network, plan.rnn) or -1],
+        "opset": OPSET,
+        "ops": onnx_op_census(out),
+        **record,
+    }
+
+
+def convert_to_onnx(
+    network_dir: Path, out: Path, precision: str, rnn_form: str, details: Path, timeout: float = 1800
+) -> None:
+    """Run the lowering in a child Python; raise ConversionError with the child's last words if it fails."""
+    cmd = [sys.executable, "-m", "edgeclf.convert.onnx", str(network_dir), str(out), "--precision", precision,
+           "--rnn", rnn_form, "--details", str(details)]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    what = f"ONNX lowering ({rnn_form}, {precision})"
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
+    if done.returncode != 0:
+        if done.returncode < 0:
+            reason = f"the child process crashed (signal {-done.returncode})"
+        else:  # the last line of a traceback names the exception and, for edgeclf errors, the layer
+            reason = (done.stderr.strip().splitlines() or ["no output"])[-1][:400]
+        raise ConversionError(f"{what} failed: {reason}")
+    if not out.is_file() or out.stat().st_size == 0 or not details.is_file():
+        raise ConversionError(f"{what} wrote no model")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Lower a network description to ONNX (child process).")
+    parser.add_argument("network_dir", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    parser.add_argument("--rnn", default=RNN_FORMS[0], choices=RNN_FORMS)
+    parser.add_argument("--details", type=Path, required=True)
+    args = parser.parse_args()
+    _convert_in_this_process(args.network_dir, args.out, args.precision, args.rnn, args.details)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""``edgeclf inspect``: what a bundle (folder or single file) holds, as a dict and as lines for people."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from edgeclf.bundle import Bundle, sha256_of
+
+# the package each backend needs, to say which runtimes this machine could use without loading a model
+_BACKEND_PACKAGES = {
+    "litert": "ai_edge_litert",
+    "tflite-runtime": "tflite_runtime",
+    "onnxruntime": "onnxruntime",
+    "numpy": "numpy",
+}
+
+
+def _installed_backends(fmt: str) -> list[str]:
+    from edgeclf.backends import backends_for
+
+    installed = []
+    for name in backends_for(fmt):
+        package = _BACKEND_PACKAGES.get(name)
+        if package is None or importlib.util.find_spec(package) is not None:
+            installed.append(name)
+    return installed
+
+
+def _file_status(bundle: Bundle, name: str, record: dict[str, Any]) -> str:
+    path = bundle.root / name
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size != record.get("size") or sha256_of(path) != record.get("sha256"):
+        return "modified"
+    return "ok"
+
+
+def describe(path: str) -> dict[str, Any]:
+    """Everything ``inspect`` shows; raises ``BundleError`` for what cannot be opened at all."""
+    bundle = Bundle.open(path)
+    m = bundle.manifest
+    single = getattr(bundle, "source", None) is not None
+    files = {name: {**record, "status": _file_status(bundle, name, record)} for name, record in m["files"].items()}
+    artifacts = []
+    for a in m.get("artifacts", []):
+        artifacts.append(
+            {
+                "name": a["name"],
+                "default": a["name"] == m.get("default_artifact"),
+                "file": a["file"],
+                "format": a.get("format"),
+                "precision": a.get("precision"),
+                "rnn": a.get("rnn"),
+                "size": a.get("size"),
+                "ops": a.get("ops", {}),
+                "parity": a.get("parity", {}),
+                "verified_runtimes": a.get("verified_runtimes", m.get("verified_runtimes", {})),
+                "installed_backends": _installed_backends(a.get("format", "")),
+            }
+        )
+    return {
+        "path": str(path),
+        "kind": "single-file" if single else "folder",
+        "format_version": m.get("format_version"),
+        "edgeclf_version": m.get("edgeclf_version"),
+        "created": m.get("created"),
+        "source": m.get("source", {}),
+        "task": m.get("task"),
+        "labels": m.get("labels", []),
+        "output": m.get("output", {}),
+        "tokenizer": {k: v for k, v in m.get("tokenizer", {}).items()},
+        "input": m.get("input", {}),
+        "parity": m.get("parity", {}),
+        "artifacts": artifacts,
+        "failed_artifacts": m.get("failed_artifacts", []),
+        "single_files": m.get("single_files", []),
+        "files": files,
+        "intact": all(f["status"] == "ok" for f in files.values()),
+        "manifest": m,
+    }
+
+
+def _num(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def render(info: dict[str, Any]) -> list[str]:
+    """``describe``'s dict as lines for a terminal."""
+    lines = []
+    src = info["source"]
+    lines.append(
+        f"bundle     {info['path']} ({info['kind']}, format {info['format_version']}, "
+        f"edgeclf {info['edgeclf_version']}, created {info['created']})"
+    )
+    if src:
+        lines.append(
+            f"source     {src.get('file')} ({_num(src.get('size'), ',')} bytes, Keras {src.get('keras', '?')})"
+        )
+    out = info["output"]
+    kind = "logits" if out.get("logits") else "probabilities"
+    lines.append(f"task       {info['task']}: {', '.join(info['labels'])} ({kind}, {out.get('units')} output unit(s))")
+    t = info["tokenizer"]
+    details = ", ".join(
+        f"{k} {t[k]}" for k in ("standardize", "split", "ngrams", "output_sequence_length") if t.get(k) is not None
+    )
+    lines.append(f"tokenizer  {t.get('kind', '?')}, {_num(t.get('vocab_size'), ',')} tokens ({details})")
+    i = info["input"]
+    lines.append(
+        f"input      {str(i.get('feed', '?')).replace('_', ' ')}, masked={i.get('masked')}, "
+        f"sequence length {i.get('sequence_length')}"
+    )
+    p = info["parity"]
+    if p:
+        lines.append(
+            f"parity     {p.get('texts')} texts from {p.get('source')}; Keras accuracy "
+            f"{_num(p.get('keras_accuracy'), '.4f')}; float32 tolerance {p.get('tolerance_fp32')}"
+        )
+    lines.append("artifacts")
+    for a in info["artifacts"]:
+        q = a["parity"]
+        lines.append(
+            f"  {a['name']}{' (default)' if a['default'] else ''}: {a['file']}, {_num(a['size'], ',')} bytes, "
+            f"{a['format']} {a['precision']}, rnn {a['rnn']}"
+        )
+        if q:
+            lines.append(
+                f"    parity: max |Δ| {_num(q.get('max_abs_diff'), '.2e')} "
+                f"(raw {_num(q.get('max_abs_diff_raw'), '.2e')}), "
+                f"agreement {_num(q.get('label_agreement'), '.4f')}, accuracy "
+                f"{_num(q.get('artifact_accuracy'), '.4f')} vs Keras {_num(q.get('keras_accuracy'), '.4f')}, "
+                f"empty text |Δ| {_num(q.get('empty_text_abs_diff'), '.2e')}"
+            )
+        ops = a["ops"]
+        lines.append(f"    ops: {', '.join(f'{k} {v}' for k, v in ops.items()) if ops else 'n/a'}")
+        verified = a["verified_runtimes"]
+        if verified:
+            shown = ", ".join(f"{k}: {v}" for k, v in verified.items()) if isinstance(verified, dict) else verified
+            lines.append(f"    verified runtimes: {shown}")
+        lines.append(f"    backends installed here: {', '.join(a['installed_backends']) or 'none'}")
+    for failed in info["failed_artifacts"]:
+        lines.append(f"  {failed.get('name')}: not written ({failed.get('error')})")
+    for s in info["single_files"]:
+        record = info["files"].get(s["file"], {})
+        lines.append(f"single file {s['file']} ({_num(record.get('size'), ',')} bytes) for {s['artifact']}")
+    files = info["files"]
+    total = sum(f.get("size", 0) for f in files.values())
+    bad = [f"{name} {f['status']}" for name, f in files.items() if f["status"] != "ok"]
+    integrity = "all match their sha256" if not bad else "PROBLEMS: " + ", ".join(bad)
+    lines.append(f"files      {len(files)} ({total:,} bytes): {integrity}")
+    return lines

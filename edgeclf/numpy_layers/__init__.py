@@ -1,0 +1,80 @@
+"""A pure-numpy evaluator of the network description, for devices where no interpreter wheel exists.
+
+One builder per layer kind, registered by kind, one module per layer family (embedding, recurrent,
+dense), like the ONNX reference evaluator's one-op-per-file layout. A builder turns a ``Layer`` into an
+``Op``: a function of (values, mask) → (values, mask) with its weights already cast to float32, so a
+compiled network holds no mutable state and can be called from any number of threads at once.
+
+Inputs are batches of post-padded ids ``[B, T]``; for a masked model the mask is ``ids != 0``
+(Keras's ``Embedding(mask_zero=True)``), so padded batches give each text its own result.
+
+Every matrix product is a stack of row-vector products (``x[..., None, :] @ W``, see ``rowwise``):
+OpenBLAS rounds a row of a matrix-matrix product differently depending on how many rows it is given,
+while a stack of vector-matrix products gives each text the same bits alone or inside a batch of 32,
+so batching never changes a result.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import numpy as np
+
+from edgeclf.errors import UnsupportedModelError
+from edgeclf.network import INPUT, Layer, Network
+
+Mask = np.ndarray | None  # bool [B, T], True where a step is real
+Op = Callable[[np.ndarray, Mask], tuple[np.ndarray, Mask]]
+Builder = Callable[[Layer], Op]
+_BUILDERS: dict[str, Builder] = {}
+_FAMILIES = ("embedding", "recurrent", "dense")
+
+
+def evaluates(*kinds: str) -> Callable[[Builder], Builder]:
+    """Register the builder of one or more layer kinds."""
+
+    def register(fn: Builder) -> Builder:
+        for kind in kinds:
+            _BUILDERS[kind] = fn
+        return fn
+
+    return register
+
+
+def builder(kind: str) -> Builder:
+    for family in _FAMILIES:  # importing a family registers its builders (once)
+        importlib.import_module(f"{__name__}.{family}")
+    try:
+        return _BUILDERS[kind]
+    except KeyError:
+        raise UnsupportedModelError(f"the numpy backend cannot evaluate layer kind {kind!r}") from None
+
+
+def float32(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def rowwise(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` over the last axis, as one vector-matrix product per row (same bits at any batch size)."""
+    return np.matmul(x[..., None, :], w)[..., 0, :]
+
+
+class CompiledNetwork:
+    """A ``Network`` ready to run: ``CompiledNetwork(network)(ids)`` → raw outputs ``[B, units]``."""
+
+    def __init__(self, network: Network) -> None:
+        self._ops = [(layer.name, layer.inputs, builder(layer.kind)(layer)) for layer in network.layers]
+        for name, inputs, _ in self._ops:
+            if len(inputs) != 1:
+                raise UnsupportedModelError(f"layer {name!r} reads {len(inputs)} inputs; the numpy backend runs chains")
+        self.output = network.output
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"expected a [batch, length ≥ 1] integer matrix of token ids, got {ids.dtype} {ids.shape}")
+        tensors: dict[str, tuple[np.ndarray, Mask]] = {INPUT: (ids, None)}  # the Embedding makes the mask
+        for name, (source,), op in self._ops:
+            tensors[name] = op(*tensors[source])
+        return tensors[self.output][0]

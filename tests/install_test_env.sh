@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, from the package registries only:
+#   .venv                      edgeclf + the converter + test tools (pyproject extras convert,test), and tf-keras
+#                              with --no-deps (its metadata asks for the full `tensorflow` wheel, which would
+#                              clash with tensorflow-cpu; tf-keras is what loads Keras-2 .h5 files)
+#   .venv-tflite-runtime       edgeclf's runtime beside tflite-runtime 2.14 and numpy<2 (it fails under numpy 2)
+#   the JVM toolchain          Java 17, JUnit 5, kotlinc, for android_demo's Kotlin tests
+# Idempotent. Usage: bash tests/install_test_env.sh && .venv/bin/pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install -q -e ".[convert,test]"
+.venv/bin/pip install -q --no-deps "tf-keras==2.21.0"
+python3 -m venv .venv-tflite-runtime
+.venv-tflite-runtime/bin/pip install -q "tflite-runtime==2.14.0" "numpy<2"
+.venv-tflite-runtime/bin/pip install -q --no-deps -e .
+bash android_demo/tools/install_jvm_toolchain.sh

@@ -1,0 +1,354 @@
+"""Single-file deploys (a .tflite with its manifest and vocabulary appended as a ZIP), `edgeclf predict`
+input/output formats, and `edgeclf inspect`. Real bundle, real LiteRT interpreter, real reviews."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeclf.cli import main
+from edgeclf.errors import BundleError
+from edgeclf.runtime import Classifier
+from edgeclf.single_file import MAX_MEMBER_BYTES, open_single_file, write_single_file
+from edgeclf.textio import parse_texts
+
+HELDOUT = Path(__file__).resolve().parent.parent / "convert" / "examples" / "imdb_bilstm" / "heldout.csv"
+TEXTS = ["What a wonderful, moving film.", "Dull, slow and badly acted.", "", "café ünïcode 電影 🎬"]
+
+
+@pytest.fixture(scope="module")
+def reviews() -> list[str]:
+    return parse_texts(HELDOUT.read_text(encoding="utf-8"), "csv")[:40]
+
+
+@pytest.fixture(scope="module")
+def bundle_copy(example_bundle, tmp_path_factory) -> Path:
+    """The session bundle copied (never modified in place) with a single file written into the copy."""
+    copy = tmp_path_factory.mktemp("single") / "bundle"
+    shutil.copytree(example_bundle, copy)
+    write_single_file(copy, "tflite-fp32")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def single(bundle_copy) -> Path:
+    return bundle_copy / "model.edgeclf.tflite"
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def repack(single: Path, out: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    """The single file's flatbuffer followed by a new archive of ``entries`` (a hostile or edited one)."""
+    size = len(single.read_bytes()) - len(_archive_bytes(single))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+    out.write_bytes(single.read_bytes()[:size] + archive.getvalue())
+    return out
+
+
+def _archive_bytes(single: Path) -> bytes:
+    data = single.read_bytes()
+    with zipfile.ZipFile(single) as zf:
+        start = min(info.header_offset for info in zf.infolist())
+    return data[start:]
+
+
+# --- single file -------------------------------------------------------------------------------------
+
+
+def test_single_file_layout(bundle_copy, single):
+    data = single.read_bytes()
+    model = (bundle_copy / "model.tflite").read_bytes()
+    assert data.startswith(model)  # the flatbuffer is untouched; the archive follows it
+    assert sorted(members(single)) == ["labels.txt", "manifest.json", "vocab.json"]
+    inner = json.loads(members(single)["manifest.json"])
+    assert [a["name"] for a in inner["artifacts"]] == ["tflite-fp32"]
+    assert inner["files"]["model.tflite"]["sha256"] == hashlib.sha256(model).hexdigest()
+    assert members(single)["labels.txt"].decode().split() == ["negative", "positive"]
+    write_single_file(bundle_copy, "tflite-fp32")
+    assert single.read_bytes() == data  # deterministic: same bundle, same bytes
+
+
+def test_single_file_loads_in_litert_and_matches_the_folder(bundle_copy, single, reviews):
+    from ai_edge_litert.interpreter import Interpreter
+
+    # the interpreter itself still opens the file as a plain model and gives the same output
+    outputs = []
+    for path in (bundle_copy / "model.tflite", single):
+        interpreter = Interpreter(model_path=str(path))
+        (inp,) = interpreter.get_input_details()
+        interpreter.resize_tensor_input(inp["index"], [1, 3], strict=True)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], np.array([[5, 17, 42]], dtype=np.int32))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+    folder, one_file = Classifier.load(bundle_copy), Classifier.load(single)
+    texts = [*TEXTS, *reviews]
+    np.testing.assert_array_equal(folder.raw_outputs(texts), one_file.raw_outputs(texts))
+    assert [p.to_dict() for p in folder.predict(texts)] == [p.to_dict() for p in one_file.predict(texts)]
+    assert one_file.labels == ["negative", "positive"]
+
+
+def test_single_file_extracts_privately_and_cleans_up(single):
+    bundle = open_single_file(single)
+    root = bundle.root
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert sorted(p.name for p in root.iterdir()) == ["labels.txt", "manifest.json", "model.tflite", "vocab.json"]
+    del bundle
+    import gc
+
+    gc.collect()
+    assert not root.exists()
+
+
+def test_pipeline_lists_single_files_in_the_manifest(example_bundle, tmp_path):
+    from edgeclf.bundle import Bundle
+    from edgeclf.convert.pipeline import _write_single_files
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(example_bundle, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    _write_single_files(copy, manifest, progress=lambda message: None)
+    bundle = Bundle.open(copy)
+    assert bundle.manifest["single_files"] == [  # one per TFLite artifact
+        {"file": "model.edgeclf.tflite", "artifact": "tflite-fp32"},
+        {"file": "tflite-dynamic.edgeclf.tflite", "artifact": "tflite-dynamic"},
+    ]
+    for entry in bundle.manifest["single_files"]:
+        bundle.verified_path(entry["file"])  # listed with its size and sha256
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../evil.json", "/etc/evil.json", "sub/vocab.json", "..\\evil.json", ".hidden", "C:evil.json"],
+)
+def test_unsafe_member_names_are_refused(single, tmp_path, name):
+    entries = [(n, d) for n, d in members(single).items()] + [(name, b"{}")]
+    bad = repack(single, tmp_path / "bad.tflite", entries)
+    with pytest.raises(BundleError, match="refusing archive member"):
+        Classifier.load(bad)
+    assert not (tmp_path.parent / "evil.json").exists() and not Path("/etc/evil.json").exists()
+
+
+def test_second_model_in_the_archive_is_refused(single, tmp_path):
+    entries = [*members(single).items(), ("model.tflite", b"not the model that was verified")]
+    with pytest.raises(BundleError, match="the model is the file's prefix"):
+        open_single_file(repack(single, tmp_path / "two.tflite", entries))
+
+
+def test_symlink_member_is_refused(single, tmp_path):
+    link = zipfile.ZipInfo("labels.txt")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    entries = [(n, d) for n, d in members(single).items() if n != "labels.txt"] + [(link, b"/etc/passwd")]
+    with pytest.raises(BundleError, match="not a regular file"):
+        open_single_file(repack(single, tmp_path / "link.tflite", entries))
+
+
+def test_oversized_member_is_refused(single, tmp_path):
+    bomb = b"\0" * (MAX_MEMBER_BYTES + 1)  # compresses to ~65 KB: a small file that would expand hugely
+    entries = [*members(single).items(), ("padding.bin", bomb)]
+    with pytest.raises(BundleError, match="too large"):
+        open_single_file(repack(single, tmp_path / "bomb.tflite", entries))
+
+
+def test_duplicate_member_is_refused(single, tmp_path):
+    entries = [*members(single).items(), ("vocab.json", b'["", "[UNK]"]')]
+    with pytest.warns(UserWarning):  # zipfile itself warns when writing a duplicate name
+        bad = repack(single, tmp_path / "dup.tflite", entries)
+    with pytest.raises(BundleError, match="appears twice"):
+        open_single_file(bad)
+
+
+def test_tampered_vocabulary_is_refused(single, tmp_path):
+    parts = members(single)
+    vocabulary = json.loads(parts["vocab.json"])
+    vocabulary[2], vocabulary[3] = vocabulary[3], vocabulary[2]  # same size, different meaning
+    parts["vocab.json"] = json.dumps(vocabulary, ensure_ascii=False).encode()
+    bad = repack(single, tmp_path / "swapped.tflite", list(parts.items()))
+    with pytest.raises(BundleError, match=r"vocab\.json does not match its sha256"):
+        Classifier.load(bad)
+
+
+def test_tampered_model_bytes_are_refused(single, tmp_path):
+    data = bytearray(single.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the flatbuffer's weights
+    bad = tmp_path / "flipped.tflite"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"model\.tflite does not match its sha256"):
+        Classifier.load(bad)
+
+
+def test_truncated_and_corrupted_archives_are_refused(single, bundle_copy, tmp_path):
+    data = single.read_bytes()
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(data[:-200])  # the archive's directory is gone
+    with pytest.raises(BundleError, match="truncated"):
+        Classifier.load(cut)
+
+    archive_start = len(data) - len(_archive_bytes(single))
+    garbled = bytearray(data)
+    for i in range(archive_start + 200, archive_start + 260):  # inside the first member's compressed bytes
+        garbled[i] ^= 0x55
+    bad = tmp_path / "garbled.tflite"
+    bad.write_bytes(bytes(garbled))
+    with pytest.raises(BundleError, match=r"truncated or corrupted|unreadable embedded manifest"):
+        Classifier.load(bad)
+
+    with pytest.raises(BundleError, match="no edgeclf archive"):  # a plain model has no bundle inside
+        Classifier.load(bundle_copy / "model.tflite")
+
+
+def test_cli_reports_a_bad_single_file_in_one_line(single, tmp_path, capsys):
+    data = bytearray(single.read_bytes())
+    data[1000] ^= 0xFF
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(bytes(data))
+    assert main(["predict", str(bad), "a film"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("edgeclf: error:") and "sha256" in err[0]
+
+
+# --- edgeclf predict ---------------------------------------------------------------------------------
+
+
+def predict_cli(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(["predict", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def expected(example_bundle) -> dict[str, dict]:
+    classifier = Classifier.load(example_bundle)
+    texts = [*TEXTS, "a text with \ufffd inside", "multi\nline review, with a comma"]
+    return {p.text: p.to_dict() for p in classifier.predict(texts)}
+
+
+def test_predict_stdin_with_invalid_utf8(example_bundle, expected):
+    done = subprocess.run(
+        [sys.executable, "-m", "edgeclf.cli", "predict", str(example_bundle), "--format", "jsonl"],
+        input=b"\xef\xbb\xbfWhat a wonderful, moving film.\n\n \r\na text with \xff inside\r\n",
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""  # no progress bar when stderr is not a terminal
+    rows = jsonl(done.stdout.decode("utf-8"))
+    assert [r["text"] for r in rows] == ["What a wonderful, moving film.", "a text with \ufffd inside"]
+    assert rows == [expected[r["text"]] for r in rows]
+
+
+def test_predict_input_txt_jsonl_csv(example_bundle, expected, tmp_path, capsys):
+    txt = tmp_path / "texts.txt"
+    txt.write_bytes(b"\xef\xbb\xbfWhat a wonderful, moving film.\r\n\r\na text with \xff inside\n")
+    lines = [json.dumps({"id": 1, "text": TEXTS[0]}), "", json.dumps({"text": TEXTS[3], "label": 0})]
+    jl = tmp_path / "texts.jsonl"
+    jl.write_bytes(("\n".join(lines) + "\n").encode() + b'{"text": "a text with \xff inside"}\n')
+    table = tmp_path / "texts.csv"
+    table.write_bytes(
+        b'id,review\n1,"multi\nline review, with a comma"\n2,\n3,a text with \xfe inside\n'  # an empty cell is a text
+    )
+    cases = [
+        (txt, [], [TEXTS[0], "a text with \ufffd inside"]),
+        (jl, [], [TEXTS[0], TEXTS[3], "a text with \ufffd inside"]),
+        (table, ["--text-column", "review"], ["multi\nline review, with a comma", "", "a text with \ufffd inside"]),
+    ]
+    for path, extra, texts in cases:
+        status, out, err = predict_cli(capsys, str(example_bundle), "--input", str(path), "--json", *extra)
+        assert status == 0, err
+        assert jsonl(out) == [expected[t] for t in texts], path.name
+
+
+def test_predict_bad_inputs_are_one_line_errors(example_bundle, tmp_path, capsys):
+    jl = tmp_path / "bad.jsonl"
+    jl.write_text('{"text": "fine"}\n{"body": "no text field"}\n')
+    status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(jl))
+    assert status == 1 and "line 2" in err and "'text'" in err
+    jl.write_text('{"text": "fine"}\nnot json\n')
+    status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(jl))
+    assert status == 1 and "line 2: not JSON" in err
+    table = tmp_path / "bad.csv"
+    table.write_text("id,review\n1,good\n")
+    status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(table))
+    assert status == 1 and "no column 'text'" in err and "--text-column" in err
+    status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(tmp_path / "missing.txt"))
+    assert status == 1 and "cannot read" in err
+    for err_text in [err]:
+        assert len(err_text.strip().splitlines()) == 1
+
+
+def test_predict_csv_output_to_file(example_bundle, expected, tmp_path, capsys):
+    out_file = tmp_path / "predictions.csv"
+    texts = [TEXTS[0], "multi\nline review, with a comma", ""]
+    status, out, err = predict_cli(capsys, str(example_bundle), *texts, "--format", "csv", "--output", str(out_file))
+    assert status == 0 and out == "" and err == ""
+    rows = list(csv.DictReader(io.StringIO(out_file.read_text(encoding="utf-8"), newline="")))
+    assert list(rows[0]) == ["text", "labels", "score_negative", "score_positive"]
+    assert [r["text"] for r in rows] == texts
+    for row in rows:
+        want = expected[row["text"]]
+        assert row["labels"].split(";") == want["labels"]
+        assert float(row["score_positive"]) == want["scores"]["positive"]  # repr round-trips exactly
+    assert [p.name for p in tmp_path.iterdir()] == ["predictions.csv"]  # no partial file left behind
+
+
+def test_predict_text_format_undecodable_argument_and_progress(example_bundle, capsys):
+    # Python keeps undecodable argv bytes as lone surrogates; they become U+FFFD, not an encoding crash
+    status, out, err = predict_cli(capsys, str(example_bundle), "caf\udce9 film", "--progress")
+    assert status == 0
+    assert "caf\ufffd film" in out and out.split()[0] in ("negative", "positive")
+    assert "/1 [" in err  # the bar, forced on although stderr is not a terminal
+    status, out, err = predict_cli(capsys, str(example_bundle), "a film", "--input", "x.txt")
+    assert status == 1 and "not both" in err
+
+
+# --- edgeclf inspect ---------------------------------------------------------------------------------
+
+
+def test_inspect_folder_and_single_file(bundle_copy, single, capsys):
+    assert main(["inspect", str(bundle_copy)]) == 0
+    out = capsys.readouterr().out
+    size = (bundle_copy / "model.tflite").stat().st_size
+    for needle in ["task       binary: negative, positive (logits", "text_vectorization", "tflite-fp32 (default)",
+                   f"{size:,} bytes", "WHILE 2", "agreement 1.0000", "backends installed here: litert",
+                   "all match their sha256"]:  # fmt: skip
+        assert needle in out, needle
+    assert main(["inspect", str(single), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "single-file" and info["intact"]
+    assert info["artifacts"][0]["size"] == size and info["labels"] == ["negative", "positive"]
+    assert info["artifacts"][0]["parity"]["label_agreement"] == 1.0
+    assert info["manifest"]["task"] == "binary"
+
+
+def test_inspect_flags_a_modified_file(bundle_copy, tmp_path, capsys):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_copy, copy)
+    with (copy / "report.md").open("a") as f:
+        f.write("edited\n")
+    assert main(["inspect", str(copy)]) == 1
+    out, err = capsys.readouterr()
+    assert "PROBLEMS: report.md modified" in out
+    assert err.startswith("edgeclf: error:") and "report.md modified" in err
