@@ -1,6 +1,6 @@
 """Installed size of the runtime with each backend vs tensorflow-cpu, and cold start per backend.
 
-    python benchmarks/footprint.py BUNDLE [--tflite-runtime-python PATH] [--runs 5]
+    python benchmarks/footprint.py BUNDLE [--tflite-runtime-python PATH] [--keras MODEL] [--runs 5]
 
 Sizes are the installed package folders (du) of the interpreters' own packages and their dependencies
 that the runtime pulls; cold start is a fresh process: import edgeclf, Classifier.load, first prediction
@@ -34,6 +34,15 @@ c = Classifier.load(sys.argv[1], backend=sys.argv[2])
 c.predict("what a wonderful film")
 print(time.perf_counter() - t0)
 """
+KERAS_COLD = """
+import os, time, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+t0 = time.perf_counter()
+import keras, numpy as np
+m = keras.saving.load_model(sys.argv[1])
+m.predict(np.array(["what a wonderful film"], dtype=object), verbose=0)
+print(time.perf_counter() - t0)
+"""
 
 
 def folder_mb(site: Path, names: list[str]) -> float:
@@ -51,10 +60,10 @@ def site_packages(python: str) -> Path:
     return Path(out.stdout.strip())
 
 
-def cold_start(python: str, bundle: Path, backend: str, runs: int) -> float:
+def cold_start(python: str, args: list[str], runs: int, code: str = COLD) -> float:
     times = []
     for _ in range(runs):
-        done = subprocess.run([python, "-c", COLD, str(bundle), backend], capture_output=True, text=True, check=True)
+        done = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, check=True)
         times.append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
@@ -64,6 +73,7 @@ def main() -> None:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--tflite-runtime-python", help="python of a venv with tflite-runtime 2.14 and numpy<2")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keras", type=Path, help="the .keras model, for Keras's own cold start")
     args = parser.parse_args()
 
     site = site_packages(sys.executable)
@@ -76,9 +86,12 @@ def main() -> None:
         here = site_packages(python)
         size = folder_mb(here, PACKAGES["numpy"]) + (folder_mb(here, PACKAGES[backend]) if backend != "numpy" else 0)
         rows.append({"backend": backend, "installed_mb": round(size, 1),
-                     "cold_start_s": round(cold_start(python, args.bundle, backend, args.runs), 3)})  # fmt: skip
+                     "cold_start_s": round(cold_start(python, [str(args.bundle), backend], args.runs), 3)})  # fmt: skip
     tf_mb = numpy_mb + folder_mb(site, PACKAGES["tensorflow-cpu (for comparison)"])
-    rows.append({"backend": "tensorflow-cpu + keras (for comparison)", "installed_mb": round(tf_mb, 1)})
+    keras_row = {"backend": "tensorflow-cpu + keras (for comparison)", "installed_mb": round(tf_mb, 1)}
+    if args.keras:
+        keras_row["cold_start_s"] = round(cold_start(sys.executable, [str(args.keras)], args.runs, KERAS_COLD), 3)
+    rows.append(keras_row)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "footprint.json").write_text(json.dumps(rows, indent=1) + "\n")
     lines = ["| runtime | installed (MB, with numpy) | cold start: import + load + first prediction (s, median) |",

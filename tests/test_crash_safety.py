@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,7 +27,8 @@ def test_sigkill_at_random_points_leaves_no_half_bundle(tmp_path):
         )  # fmt: skip
         time.sleep(delay)
         finished = proc.poll() is not None
-        os.killpg(proc.pid, signal.SIGKILL)  # the converter's child processes die with it
+        with contextlib.suppress(ProcessLookupError):  # it may have finished and been reaped already
+            os.killpg(proc.pid, signal.SIGKILL)  # the converter's child processes die with it
         proc.wait()
         killed_during.append("finished" if finished else "running")
         if out.exists():  # only a complete bundle may ever be there: it loads, every hash checks out
