@@ -8,6 +8,9 @@ and returns what the manifest records about it (op census, input shape, notes).
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,25 @@ DEFAULT_PRECISIONS = ["fp32", "dynamic"]
 
 class ConversionError(EdgeclfError):
     """A toolchain (TFLite converter, ONNX export) failed or crashed on one artifact."""
+
+
+def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: float, crash_hint: str = "") -> None:
+    """Run ``python -m module args`` (a toolchain that may crash or print to stdout) and turn any failure into
+    a ConversionError naming ``what``: a signal, the child's last error line, a timeout, or no output file."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    try:
+        done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
+                              env=env)  # fmt: skip
+    except subprocess.TimeoutExpired as e:
+        raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
+    if done.returncode < 0:
+        raise ConversionError(f"{what} failed: the converter crashed (signal {-done.returncode}){crash_hint}")
+    if done.returncode != 0:  # a traceback's last "...Error: ..." line names the problem (and, for edgeclf, the layer)
+        lines = done.stderr.strip().splitlines()
+        errors = [line for line in lines if "Error" in line or "error" in line]
+        raise ConversionError(f"{what} failed: {(errors or lines or ['no output'])[-1][:400]}")
+    if not out.is_file() or out.stat().st_size == 0:
+        raise ConversionError(f"{what} wrote no model")
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -32,7 +29,7 @@ import numpy as np
 
 import edgeclf
 from edgeclf.bundle import MANIFEST, VOCABULARY
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, run_in_child
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Network
@@ -232,22 +229,10 @@ def convert_to_onnx(
     network_dir: Path, out: Path, precision: str, rnn_form: str, details: Path, timeout: float = 1800
 ) -> None:
     """Run the lowering in a child Python; raise ConversionError with the child's last words if it fails."""
-    cmd = [sys.executable, "-m", "edgeclf.convert.onnx", str(network_dir), str(out), "--precision", precision,
-           "--rnn", rnn_form, "--details", str(details)]  # fmt: skip
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    what = f"ONNX lowering ({rnn_form}, {precision})"
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
-    if done.returncode != 0:
-        if done.returncode < 0:
-            reason = f"the child process crashed (signal {-done.returncode})"
-        else:  # the last line of a traceback names the exception and, for edgeclf errors, the layer
-            reason = (done.stderr.strip().splitlines() or ["no output"])[-1][:400]
-        raise ConversionError(f"{what} failed: {reason}")
-    if not out.is_file() or out.stat().st_size == 0 or not details.is_file():
-        raise ConversionError(f"{what} wrote no model")
+    args = [str(network_dir), str(out), "--precision", precision, "--rnn", rnn_form, "--details", str(details)]
+    run_in_child("edgeclf.convert.onnx", args, f"ONNX lowering ({rnn_form}, {precision})", out, timeout)
+    if not details.is_file():
+        raise ConversionError(f"ONNX lowering ({rnn_form}, {precision}) wrote no details")
 
 
 def main() -> None:

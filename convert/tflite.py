@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, run_in_child
 from edgeclf.network import INPUT, Network
 from edgeclf.opcensus import tflite_op_census
 
@@ -151,24 +148,11 @@ def convert_to_tflite(
     network_dir: Path, out: Path, precision: str = "fp32", form: str = "loop", timeout: float = 1800
 ) -> None:
     """Run the conversion in a child Python; raise ConversionError with the child's last words if it fails."""
-    cmd = [sys.executable, "-m", "edgeclf.convert.tflite", str(network_dir), str(out), "--precision", precision,
-           "--rnn", form]  # fmt: skip
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        raise ConversionError(f"TFLite conversion ({precision}) did not finish in {timeout:.0f} s") from e
-    if done.returncode != 0:
-        if done.returncode < 0:
-            reason = f"the TensorFlow converter crashed (signal {-done.returncode})"
-            if precision in ("int8", "int16x8") and form == "loop":
-                reason += "; calibrating WHILE loops crashes TF 2.21 (tensorflow#75140): use --rnn fused or unrolled"
-        else:
-            errors = [line for line in done.stderr.strip().splitlines() if "Error" in line or "error" in line]
-            reason = (errors or done.stderr.strip().splitlines() or ["no output"])[-1][:400]
-        raise ConversionError(f"TFLite conversion ({precision}) failed: {reason}")
-    if not out.is_file() or out.stat().st_size == 0:
-        raise ConversionError(f"TFLite conversion ({precision}) wrote no model")
+    hint = ""
+    if precision in ("int8", "int16x8") and form == "loop":
+        hint = "; calibrating WHILE loops crashes TF 2.21 (tensorflow#75140): use --rnn fused or unrolled"
+    args = [str(network_dir), str(out), "--precision", precision, "--rnn", form]
+    run_in_child("edgeclf.convert.tflite", args, f"TFLite conversion ({form}, {precision})", out, timeout, hint)
 
 
 def main() -> None:

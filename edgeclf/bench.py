@@ -39,6 +39,7 @@ import numpy as np
 from edgeclf.backends import BACKENDS, backends_for
 from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
+from edgeclf.textio import label_indices, read_records
 
 BUILTIN_TEXTS = Path(__file__).resolve().parent / "data" / "bench_texts.csv"
 BUILTIN_SOURCE = "built-in: 40 held-out IMDB reviews with labels (edgeclf/data/bench_texts.csv)"
@@ -70,42 +71,10 @@ def read_bench_texts(
     """
     source = str(path) if path is not None else BUILTIN_SOURCE
     path = BUILTIN_TEXTS if path is None else Path(path)
-    try:
-        raw = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as e:
-        raise EdgeclfError(f"cannot read texts from {path}: {e.strerror}") from e
-    rows: list[tuple[str, Any]] = []
-    if path.suffix == ".csv":
-        csv.field_size_limit(sys.maxsize)
-        reader = csv.DictReader(io.StringIO(raw, newline=""))
-        if text_column not in (reader.fieldnames or []):
-            raise EdgeclfError(f"{path}: no {text_column!r} column (columns: {reader.fieldnames})")
-        rows = [(r[text_column], r.get(label_column) if label_column else None) for r in reader]
-    elif path.suffix == ".jsonl":
-        for n, line in enumerate(raw.split("\n"), 1):
-            if line.strip():
-                try:
-                    obj = json.loads(line)
-                    rows.append((obj[text_column], obj.get(label_column) if label_column else None))
-                except (json.JSONDecodeError, KeyError, TypeError) as e:
-                    raise EdgeclfError(f"{path}:{n}: expected a JSON object with a {text_column!r} field") from e
-    else:
-        rows = [(line.rstrip("\r"), None) for line in raw.split("\n") if line.strip()]
+    rows = read_records(str(path), None, text_column, label_column)
     if not rows:
         raise EdgeclfError(f"{path}: no texts")
-    names = {name: i for i, name in enumerate(label_names)}
-
-    def index(value: Any) -> int | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, str) and value in names:
-            return names[value]
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise EdgeclfError(f"{path}: label {value!r} is neither an index nor one of {list(names)}") from None
-
-    labels = [index(v) for _, v in rows]
+    labels = label_indices([v for _, v in rows], label_names, str(path))
     complete = all(v is not None for v in labels)
     return BenchTexts([t for t, _ in rows], [int(v) for v in labels] if complete else None, source)  # type: ignore[arg-type]
 

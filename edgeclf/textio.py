@@ -46,6 +46,13 @@ def input_format(path: str, explicit: str | None) -> str:
 
 def read_input(path: str, fmt: str | None = None, text_column: str = "text") -> list[str]:
     """Texts from ``path`` (``-`` is stdin) in ``fmt`` (default: from the extension, else one text per line)."""
+    return [text for text, _ in read_records(path, fmt, text_column)]
+
+
+def read_records(
+    path: str, fmt: str | None = None, text_column: str = "text", label_column: str | None = None
+) -> list[tuple[str, Any]]:
+    """(text, label value or None) pairs from ``path``; labels come from ``label_column`` of a CSV/JSONL file."""
     if path == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -53,20 +60,43 @@ def read_input(path: str, fmt: str | None = None, text_column: str = "text") -> 
             data = Path(path).read_bytes()
         except OSError as e:
             raise EdgeclfError(f"{path}: cannot read ({e.strerror or e})") from e
-    return parse_texts(decode(data), input_format(path, fmt), text_column, source=path)
+    return parse_records(decode(data), input_format(path, fmt), text_column, label_column, source=path)
 
 
 def parse_texts(text: str, fmt: str, text_column: str = "text", source: str = "input") -> list[str]:
+    return [value for value, _ in parse_records(text, fmt, text_column, None, source)]
+
+
+def parse_records(
+    text: str, fmt: str, text_column: str = "text", label_column: str | None = None, source: str = "input"
+) -> list[tuple[str, Any]]:
     if fmt == "txt":
-        return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+        return [(line.rstrip("\r"), None) for line in text.split("\n") if line.strip()]
     if fmt == "jsonl":
-        return list(_jsonl_texts(text, text_column, source))
+        return list(_jsonl_records(text, text_column, label_column, source))
     if fmt == "csv":
-        return _csv_texts(text, text_column, source)
+        return _csv_records(text, text_column, label_column, source)
     raise EdgeclfError(f"unknown input format {fmt!r}; choose from {', '.join(INPUT_FORMATS)}")
 
 
-def _jsonl_texts(text: str, field: str, source: str) -> Iterator[str]:
+def label_indices(values: Sequence[Any], label_names: Sequence[str], source: str) -> list[int | None]:
+    """Label values (indices, or names from ``label_names``) → class indices; None where a text has no label."""
+    names = {name: i for i, name in enumerate(label_names)}
+
+    def index(value: Any) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and value in names:
+            return names[value]
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise EdgeclfError(f"{source}: label {value!r} is neither an index nor one of {list(names)}") from None
+
+    return [index(v) for v in values]
+
+
+def _jsonl_records(text: str, field: str, label_field: str | None, source: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -79,10 +109,10 @@ def _jsonl_texts(text: str, field: str, source: str) -> Iterator[str]:
         value = record[field]
         if not isinstance(value, str):
             raise EdgeclfError(f"{source}, line {number}: {field!r} is {type(value).__name__}, not a string")
-        yield value
+        yield value, record.get(label_field) if label_field else None
 
 
-def _csv_texts(text: str, column: str, source: str) -> list[str]:
+def _csv_records(text: str, column: str, label_column: str | None, source: str) -> list[tuple[str, Any]]:
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -95,14 +125,16 @@ def _csv_texts(text: str, column: str, source: str) -> list[str]:
                 "name it with --text-column"
             )
         index = header.index(column)
-        texts = []
+        label_index = header.index(label_column) if label_column in header else None
+        records = []
         for row in reader:
             if not row:
                 continue  # a blank line between records
             if index >= len(row):
                 raise EdgeclfError(f"{source}, line {reader.line_num}: the row has no {column!r} field")
-            texts.append(row[index])
-        return texts
+            label = row[label_index] if label_index is not None and label_index < len(row) else None
+            records.append((row[index], label))
+        return records
     except csv.Error as e:
         raise EdgeclfError(f"{source}, line {reader.line_num}: unreadable CSV ({e})") from None
 
