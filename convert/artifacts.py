@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeclf.errors import EdgeclfError
+from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import NETWORK_FILE, Network
 
 # format → the module whose import registers its builder
@@ -53,6 +53,22 @@ def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: fl
         raise ConversionError(f"{what} failed: {(errors or lines or ['no output'])[-1][:400]}")
     if not out.is_file() or out.stat().st_size == 0:
         raise ConversionError(f"{what} wrote no model")
+
+
+def input_length(network: Network, form: str) -> int | None:
+    """An artifact's static sequence length, or None when it takes any length (fed at true length).
+
+    Masked models take any length in every form but ``unrolled``, which always has the model's fixed length
+    (the runtime pads every text to it) and so refuses models that have none.
+    """
+    if form == "unrolled":
+        if network.sequence_length is None:
+            raise UnsupportedModelError(
+                "an unrolled artifact needs a fixed input length (TextVectorization output_sequence_length or "
+                "--maxlen); this model takes any length: use --rnn loop or fused"
+            )
+        return network.sequence_length
+    return None if network.masked else network.sequence_length
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import numpy as np
 
 import edgeclf
 from edgeclf.bundle import MANIFEST, VOCABULARY
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, run_in_child
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Network
@@ -44,21 +44,6 @@ QUANTIZATION_CANDIDATES: list[dict[str, Any]] = [
     {"weight_type": "QInt8", "per_channel": True, "reduce_range": True},
     {"weight_type": "QUInt8", "per_channel": False, "reduce_range": False},
 ]
-
-
-def input_length(network: Network, rnn_form: str = "fused") -> int | None:
-    """The static sequence dimension, or None when any length is accepted (fused masked or lengthless models).
-
-    The unrolled form always has the model's fixed length: the runtime pads every text to it.
-    """
-    if rnn_form == "unrolled":
-        if network.sequence_length is None:
-            raise UnsupportedModelError(
-                "the unrolled ONNX form needs a fixed input length (TextVectorization output_sequence_length); "
-                "this model accepts any length, so use --rnn fused"
-            )
-        return network.sequence_length
-    return None if network.masked else network.sequence_length
 
 
 def build_onnx_model(network: Network, rnn_form: str = "fused", metadata: dict[str, str] | None = None) -> Any:

@@ -6,19 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.convert.parity import QUANTIZED_MAX_ACCURACY_DROP, QUANTIZED_MIN_AGREEMENT
+from edgeclf.describe import describe_tokenizer
 
 
 def _fmt(value: Any, spec: str = ".4f") -> str:
     return "–" if value is None else format(value, spec)
-
-
-def describe_tokenizer(spec: dict[str, Any]) -> str:
-    if spec["kind"] == "text_vectorization":
-        return f"TextVectorization ({spec['standardize']}, {spec['split']})"
-    return (
-        f"Keras Tokenizer (lower={spec['lower']}, split={spec['split']!r}, OOV id {spec['oov_id']}; "
-        f"padding {spec['padding']}, truncating {spec['truncating']})"
-    )
 
 
 def write_report(folder: Path, manifest: dict[str, Any]) -> None:

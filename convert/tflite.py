@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, run_in_child
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
 from edgeclf.network import INPUT, Network
 from edgeclf.opcensus import tflite_op_census
 
@@ -32,18 +32,6 @@ PRECISIONS = ("fp32", "dynamic", "float16", "int8", "int16x8")
 RNN_FORMS = ("loop", "fused", "unrolled")
 CALIBRATION_FILE = ".calibration.npz"  # token ids of the calibration texts, removed before the bundle is published
 CALIBRATION_SAMPLES = 200
-
-
-def input_length(network: Network, form: str = "loop") -> int | None:
-    """The static sequence dimension of the artifact's input, or None for ``[1, None]`` (fed at true length)."""
-    if form == "unrolled":
-        if network.sequence_length is None:
-            raise ConversionError(
-                "an unrolled artifact needs a fixed sequence length (TextVectorization output_sequence_length or "
-                "--maxlen); this model takes any length"
-            )
-        return network.sequence_length
-    return None if network.masked else network.sequence_length
 
 
 def _rewritten(network: Network, form: str) -> tuple[Network, str]:

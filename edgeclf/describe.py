@@ -81,6 +81,16 @@ def describe(path: str) -> dict[str, Any]:
     }
 
 
+def describe_tokenizer(spec: dict[str, Any]) -> str:
+    """One line for a manifest's tokenizer spec (either kind)."""
+    if spec.get("kind") == "keras_tokenizer":
+        return (
+            f"Keras Tokenizer (lower={spec['lower']}, split={spec['split']!r}, OOV id {spec['oov_id']}; "
+            f"padding {spec['padding']}, truncating {spec['truncating']})"
+        )
+    return f"TextVectorization ({spec.get('standardize')}, {spec.get('split')})"
+
+
 def _num(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
@@ -101,10 +111,7 @@ def render(info: dict[str, Any]) -> list[str]:
     kind = "logits" if out.get("logits") else "probabilities"
     lines.append(f"task       {info['task']}: {', '.join(info['labels'])} ({kind}, {out.get('units')} output unit(s))")
     t = info["tokenizer"]
-    details = ", ".join(
-        f"{k} {t[k]}" for k in ("standardize", "split", "ngrams", "output_sequence_length") if t.get(k) is not None
-    )
-    lines.append(f"tokenizer  {t.get('kind', '?')}, {_num(t.get('vocab_size'), ',')} tokens ({details})")
+    lines.append(f"tokenizer  {t.get('kind', '?')}: {describe_tokenizer(t)}, {_num(t.get('vocab_size'), ',')} tokens")
     i = info["input"]
     lines.append(
         f"input      {str(i.get('feed', '?')).replace('_', ' ')}, masked={i.get('masked')}, "

@@ -106,7 +106,7 @@ def test_every_form_on_a_fixed_length_lstm(tmp_path):
 def test_unrolled_needs_a_fixed_length(tmp_path, example_model_path):
     from edgeclf.errors import EdgeclfError
 
-    with pytest.raises(EdgeclfError, match="fixed sequence length"):
+    with pytest.raises(EdgeclfError, match="fixed input length"):
         convert(example_model_path, tmp_path / "b", parity_texts=parity_texts_for_example().head(20),
                 formats=["tflite"], rnn_forms=["unrolled"], progress=lambda message: None)  # fmt: skip
     assert not (tmp_path / "b").exists()
