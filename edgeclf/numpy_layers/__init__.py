@@ -16,19 +16,18 @@ so batching never changes a result.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import numpy as np
 
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Layer, Network
+from edgeclf.registry import import_family_modules
 
 Mask = np.ndarray | None  # bool [B, T], True where a step is real
 Op = Callable[[np.ndarray, Mask], tuple[np.ndarray, Mask]]
 Builder = Callable[[Layer], Op]
 _BUILDERS: dict[str, Builder] = {}
-_FAMILIES = ("embedding", "recurrent", "dense")
 
 
 def evaluates(*kinds: str) -> Callable[[Builder], Builder]:
@@ -43,8 +42,7 @@ def evaluates(*kinds: str) -> Callable[[Builder], Builder]:
 
 
 def builder(kind: str) -> Builder:
-    for family in _FAMILIES:  # importing a family registers its builders (once)
-        importlib.import_module(f"{__name__}.{family}")
+    import_family_modules(__name__, __path__)  # registers every family's builders (once: modules are cached)
     try:
         return _BUILDERS[kind]
     except KeyError:

@@ -4,6 +4,8 @@ whichever Keras built the input tensor (tf-keras is what makes the converter emi
 
 from typing import Any
 
+from edgeclf.registry import import_family_modules
+
 
 def keras_layers(x: Any) -> Any:
     """``keras.layers`` or ``tf_keras.layers``, matching the Keras that made tensor ``x``."""
@@ -16,4 +18,4 @@ def keras_layers(x: Any) -> Any:
     return tf_keras.layers
 
 
-from . import dense, embedding, recurrent  # noqa: E402, F401  (registers the lowerings)
+import_family_modules(__name__, __path__)  # registers every layer family's lowerings (one module each)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.registry import import_family_modules
+
 OPSET = 17  # ai.onnx opset: every op used here is stable at 17, which ONNX Runtime ≥ 1.13 runs
 # fused: native LSTM / GRU / RNN ops with sequence_lens; unrolled: one block of plain ops per time step
 # (static length, masked steps keep the previous state with Where), for runtimes without the RNN ops
@@ -80,4 +82,4 @@ class OnnxTensor:
     step_mask: str | None = None  # bool [time, batch, 1], True on real tokens, same lifetime (unrolled form)
 
 
-from . import dense, embedding, recurrent  # noqa: E402, F401  (registers the lowerings; they import the classes above)
+import_family_modules(__name__, __path__)  # registers every layer family's lowerings (one module each)
