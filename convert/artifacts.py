@@ -68,7 +68,7 @@ def input_length(network: Network, form: str) -> int | None:
                 "--maxlen); this model takes any length: use --rnn loop or fused"
             )
         return network.sequence_length
-    return None if network.masked else network.sequence_length
+    return None if network.feeds_true_length else network.sequence_length
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,8 @@ def convert(
                 "padding": tokenizer.padding,
                 "truncating": getattr(tokenizer, "truncating", "post"),  # TextVectorization keeps the first tokens
                 "pad_id": 0,
-                "feed": "true_length" if network.masked or network.sequence_length is None else "fixed_length",
+                "feed": "true_length" if network.feeds_true_length else "fixed_length",
+                "padding_is_noop": network.padding_is_noop,
                 "empty_text": "one padding token (a masked model returns its all-masked result)",
             },
             "tokenizer": {**tokenizer.to_spec(), "vocabulary_file": VOCABULARY},

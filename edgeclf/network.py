@@ -20,6 +20,13 @@ NETWORK_FILE = "network.json"
 WEIGHTS_FILE = "weights.npz"
 INPUT = "tokens"  # the name layers use to read the graph input
 
+# Keras's padding mask, where one reaches these kinds: they read padded steps as data and drop the mask
+# (Keras 3 warns), so padding changes the answer and a text must be fed exactly as Keras saw it.
+PADDING_SENSITIVE_KINDS = frozenset({"conv1d", "max_pooling1d", "global_max_pooling1d"})
+# These honour the mask and emit no mask (sequences reduced to one vector); every other kind passes it on.
+MASK_CONSUMING_KINDS = frozenset({"global_average_pooling1d"})
+RECURRENT_KINDS = frozenset({"lstm", "gru", "simple_rnn", "bidirectional"})
+
 
 @dataclass
 class Layer:
@@ -49,6 +56,25 @@ class Network:
     @property
     def output(self) -> str:
         return self.layers[-1].name
+
+    @property
+    def padding_is_noop(self) -> bool:
+        """True when Keras's mask makes padding a no-op for the whole network: a text may then be fed at its
+        true length and a padded batch gives each text its own result. False without a mask, or when the
+        mask reaches a padding-sensitive layer (Conv1D, max pooling) before it is consumed."""
+        carries_mask = {INPUT: False}
+        for layer in self.layers:
+            masked = layer.config.get("mask_zero", False) or any(carries_mask[s] for s in layer.inputs)
+            if masked and layer.kind in PADDING_SENSITIVE_KINDS:
+                return False
+            carries_mask[layer.name] = masked and not _consumes_mask(layer)
+        return self.masked
+
+    @property
+    def feeds_true_length(self) -> bool:
+        """Whether each text is fed at its own token count: Keras's reference for a text is that text alone,
+        padded only to the model's fixed length if it has one, so trimming is legal only where padding is a no-op."""
+        return self.sequence_length is None or self.padding_is_noop
 
     def save(self, folder: Path) -> list[str]:
         """Write network.json + weights.npz into ``folder``; returns the file names."""
@@ -94,3 +120,10 @@ class Network:
             sequence_length=description["sequence_length"],
             vocab_size=description["vocab_size"],
         )
+
+
+def _consumes_mask(layer: Layer) -> bool:
+    if layer.kind in RECURRENT_KINDS:
+        inner = layer.config["forward"]["config"] if layer.kind == "bidirectional" else layer.config
+        return not inner["return_sequences"]
+    return layer.kind in MASK_CONSUMING_KINDS

@@ -1,12 +1,14 @@
 """``Classifier``: text in, labels and probabilities out, from a bundle, without TensorFlow.
 
 Input rules (the manifest's ``input`` section):
-- a masked model (Embedding mask_zero=True) runs each text at its true token count, so padding never
-  reaches the recurrent layers: identical to Keras on any padded batch;
+- a text is fed at its true token count (``feed: true_length``) when Keras's reference for it, the text
+  alone, has no padding (no fixed length) or when the mask makes padding a no-op (``padding_is_noop``:
+  Embedding mask_zero=True and no padding-sensitive layer such as Conv1D or max pooling sees the mask);
+  texts are batched with padding only where it is a no-op, so every row is the text's own result;
 - a text with no tokens (empty, whitespace or punctuation only) gets, from a masked model, the output Keras
   gives it inside a padded batch (every step masked), recorded in the manifest at conversion; a model
   without a mask gets it as trained (all padding);
-- a model without a mask is fed exactly as it was trained: padded and truncated to its length on the
+- otherwise a text is fed exactly as the model was trained: padded and truncated to its length on the
   sides its tokenizer used (TextVectorization: post; legacy Tokenizer + pad_sequences: as configured).
 """
 
@@ -69,6 +71,8 @@ class Classifier:
         self.threshold: float = manifest["output"].get("threshold", 0.5)
         self.masked: bool = manifest["input"]["masked"]
         self.sequence_length: int | None = manifest["input"]["sequence_length"]
+        self.feeds_true_length: bool = manifest["input"]["feed"] == "true_length"
+        self.padding_is_noop: bool = manifest["input"].get("padding_is_noop", self.masked)  # format-1 bundles
         no_token = manifest["output"].get("no_token_raw") if self.masked else None
         self.no_token_raw = None if no_token is None else np.asarray(no_token, dtype=np.float32)
 
@@ -92,7 +96,7 @@ class Classifier:
         """The ids the artifact is fed for one text (see the module docstring for the rules)."""
         if not isinstance(text, str):
             raise EdgeclfError(f"expected a text (str), got {type(text).__name__}")
-        if self.masked and self.backend.dynamic_length:  # true length: padding would be a no-op anyway
+        if self.feeds_true_length and self.backend.dynamic_length:  # Keras's reference: the text alone
             ids = self.tokenizer.token_ids(text)
         else:  # exactly as the model was trained: padded/truncated on the tokenizer's sides
             ids = self.tokenizer.encode(text)
@@ -104,7 +108,7 @@ class Classifier:
         A backend with ``run_batch`` gets batches of up to ``batch_size`` texts of similar length: texts
         are sorted by token count and each batch is post-padded only to its own longest text, so a batch
         of tweets is not padded to the longest review. Padding is only added where the model masks it
-        (a masked model at true length); otherwise a batch holds texts of one length. Other backends
+        (``padding_is_noop``); otherwise a batch holds texts of one length. Other backends
         (static batch of 1) run one text at a time. Either way every row equals the text run alone.
         """
         inputs = [self.model_input(t) for t in texts]
@@ -134,7 +138,7 @@ class Classifier:
     def _batches(self, lengths: list[int], batch_size: int) -> list[list[int]]:
         """Indices of texts grouped into batches by length (see ``raw_outputs``)."""
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        padded = self.masked and self.backend.dynamic_length  # only then is post-padding skipped by the model
+        padded = self.padding_is_noop and self.backend.dynamic_length  # only then does padding change nothing
         groups: list[list[int]] = []
         for i in order:
             if groups and len(groups[-1]) < batch_size and (padded or lengths[groups[-1][0]] == lengths[i]):
