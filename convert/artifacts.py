@@ -136,34 +136,39 @@ def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]
 def plan_artifacts(
     formats: list[str] | None = None, precisions: list[str] | None = None, rnn_forms: list[str] | None = None
 ) -> list[ArtifactPlan]:
-    """Every (format, form, precision) asked for; a precision or form a format cannot produce is an error.
+    """Every (format, form, precision) asked for that the format can produce.
 
     Defaults: ``DEFAULT_FORMATS``; each format in its own default form (the first it registered), in
-    the ``DEFAULT_PRECISIONS`` it supports. With the default formats, precisions and forms asked for apply
-    to the formats that have them (``--quantize int8`` alone makes TFLite int8 only); formats named
-    explicitly must support everything asked. The first plan is the float32 TFLite artifact when asked for.
+    the ``DEFAULT_PRECISIONS`` it supports. Precisions and forms asked for apply to the formats that have
+    them (``--quantize fp32,int8`` makes TFLite int8 and ONNX fp32); one that no chosen format can produce,
+    or a format named explicitly that is left with nothing, is an error. The first plan is the float32
+    TFLite artifact when asked for.
     """
     if formats == [] or precisions == [] or rnn_forms == []:
         raise EdgeclfError("at least one format, precision and recurrent form are needed")
     plans = []
-    for artifact_format in formats or DEFAULT_FORMATS:
-        registration = _registration(artifact_format)
-        precisions_here = precisions or [p for p in DEFAULT_PRECISIONS if p in registration.precisions]
-        forms_here = rnn_forms or [registration.rnn_forms[0]]
-        if formats is None:  # default formats: keep what this one can write, skip it if that is nothing
-            precisions_here = [p for p in precisions_here if p in registration.precisions]
-            forms_here = [f for f in forms_here if f in registration.rnn_forms]
-            if not (precisions_here and forms_here):
-                continue
-        for values, allowed, what in ((precisions_here, registration.precisions, "precision"),
-                                      (forms_here, registration.rnn_forms, "recurrent form")):  # fmt: skip
-            unknown = [v for v in values if v not in allowed]
-            if unknown:
+    registrations = {f: _registration(f) for f in formats or DEFAULT_FORMATS}
+    for values, what, attribute in (
+        (precisions, "precision", "precisions"),
+        (rnn_forms, "recurrent form", "rnn_forms"),
+    ):
+        for value in values or []:
+            if not any(value in getattr(r, attribute) for r in registrations.values()):
+                supported = sorted({v for r in registrations.values() for v in getattr(r, attribute)})
                 raise EdgeclfError(
-                    f"{artifact_format} cannot be written with {what} {', '.join(unknown)}; it supports "
-                    f"{', '.join(allowed)}"
+                    f"no chosen format ({', '.join(registrations)}) can be written with {what} {value}; "
+                    f"they support {', '.join(supported)}"
                 )
+    for artifact_format, registration in registrations.items():
+        precisions_here = [p for p in precisions or DEFAULT_PRECISIONS if p in registration.precisions]
+        forms_here = [f for f in rnn_forms or [registration.rnn_forms[0]] if f in registration.rnn_forms]
+        if not (precisions_here and forms_here):
+            if formats is None:  # a default format that can write none of it is simply left out
+                continue
+            raise EdgeclfError(
+                f"{artifact_format} cannot be written with precision {', '.join(precisions or [])} in form "
+                f"{', '.join(rnn_forms or [])}; it supports {', '.join(registration.precisions)} in "
+                f"{', '.join(registration.rnn_forms)}"
+            )
         plans += [ArtifactPlan(artifact_format, p, r) for r in forms_here for p in precisions_here]
-    if not plans:
-        raise EdgeclfError(f"no format can write precision {precisions} in form {rnn_forms}")
     return plans

@@ -6,6 +6,7 @@ import json
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ import numpy as np
 
 from edgeclf._quiet import native_stderr_silenced
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
-from edgeclf.network import INPUT, Head, Layer, Network
+from edgeclf.network import (
+    INPUT,
+    MASK_CONSUMING_KINDS,
+    PADDING_SENSITIVE_KINDS,
+    RECURRENT_KINDS,
+    Head,
+    Layer,
+    Network,
+)
 from edgeclf.tokenizer import TextVectorizer
 
 # Layers that are the identity at inference time.
@@ -113,7 +122,41 @@ def load_keras_model(path: Path, *, unsafe: bool = False) -> Any:
                 f"{path}: Keras 3 cannot load it ({_first_line(keras3_error)}); Keras-2 .h5 files need tf-keras: "
                 "pip install --no-deps tf-keras==2.21.0"
             ) from keras3_error
+    unknown = _unknown_layer_classes(path) if path.suffix == ".keras" else []
+    if unknown:
+        raise UnsupportedModelError(
+            f"{path}: Keras cannot load this model: layer class {', '.join(map(repr, unknown))} is not built into "
+            "Keras (a custom layer); edgeclf lowers built-in layers only"
+        ) from keras3_error
     raise UnsupportedModelError(f"{path}: Keras cannot load this model: {_first_line(keras3_error)}") from keras3_error
+
+
+def _unknown_layer_classes(path: Path) -> list[str]:
+    """Layer classes in a ``.keras`` file's config.json that Keras does not know (read as JSON, nothing executed)."""
+    import keras
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []
+    unknown: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            name, module = node.get("class_name"), node.get("module")
+            built_in = not isinstance(name, str) or name.startswith("__")  # __keras_tensor__: a graph edge
+            built_in = built_in or hasattr(keras.layers, name) or str(module).startswith("keras")
+            if not built_in and "config" in node:  # models, initializers, dtype policies... come from keras modules
+                unknown.append(node.get("registered_name") or name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return sorted(set(unknown))
 
 
 def _first_line(error: BaseException) -> str:
@@ -213,6 +256,65 @@ def _activation_layer(layer: Any) -> Layer:
     return Layer(layer.name, "activation", {"activation": _activation(layer.activation)})
 
 
+# --- convolution and pooling (Keras 3 and tf-keras keep the same attributes) ---
+
+
+def _channels_last(layer: Any) -> None:
+    data_format = getattr(layer, "data_format", "channels_last")
+    if data_format != "channels_last":
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: data_format={data_format!r} is not supported (channels_last only)"
+        )
+
+
+def _one(value: Any) -> int:
+    """A 1-D layer's size argument, stored as an int or a 1-tuple."""
+    return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+
+@reads("Conv1D")
+def _conv1d(layer: Any) -> Layer:
+    _channels_last(layer)
+    if int(getattr(layer, "groups", 1)) != 1:
+        raise UnsupportedModelError(f"layer {layer.name!r}: Conv1D with groups={layer.groups} is not supported")
+    weights = {"kernel": _np(layer.kernel)}  # [kernel_size, input channels, filters]
+    if layer.use_bias:
+        weights["bias"] = _np(layer.bias)
+    config = {
+        "filters": int(layer.filters),
+        "kernel_size": _one(layer.kernel_size),
+        "strides": _one(layer.strides),
+        "padding": str(layer.padding),
+        "dilation_rate": _one(layer.dilation_rate),
+        "activation": _activation(layer.activation),
+        "use_bias": bool(layer.use_bias),
+    }
+    return Layer(layer.name, "conv1d", config, weights)
+
+
+@reads("MaxPooling1D", "AveragePooling1D")
+def _pooling1d(layer: Any) -> Layer:
+    _channels_last(layer)
+    kind = "max_pooling1d" if type(layer).__name__ == "MaxPooling1D" else "average_pooling1d"
+    config = {"pool_size": _one(layer.pool_size), "strides": _one(layer.strides), "padding": str(layer.padding)}
+    return Layer(layer.name, kind, config)
+
+
+@reads("GlobalMaxPooling1D", "GlobalAveragePooling1D")
+def _global_pooling1d(layer: Any) -> Layer:
+    _channels_last(layer)
+    if getattr(layer, "keepdims", False):
+        raise UnsupportedModelError(f"layer {layer.name!r}: keepdims=True is not supported")
+    kind = "global_max_pooling1d" if type(layer).__name__ == "GlobalMaxPooling1D" else "global_average_pooling1d"
+    return Layer(layer.name, kind, {})
+
+
+@reads("Flatten")
+def _flatten(layer: Any) -> Layer:
+    _channels_last(layer)
+    return Layer(layer.name, "flatten", {})
+
+
 def _text_vectorizer(layer: Any) -> TextVectorizer:
     config = layer.get_config()
     for key, allowed in (
@@ -233,54 +335,197 @@ def _text_vectorizer(layer: Any) -> TextVectorizer:
     )
 
 
-MASK_OPERATIONS = {"NotEqual"}  # Keras 3 records the Embedding's mask as a NotEqual op node
+# --- attention and merging: layers that read several tensors ---
 
 
-def _chain(model: Any) -> list[Any]:
-    """The model's layers in order; refuses functional graphs that branch (a later issue lowers DAGs)."""
-    if type(model).__name__ == "Sequential":
-        return list(model.layers)  # a chain by construction (its nodes repeat per build, so don't read them)
-    layers = [op for op in model.operations if type(op).__name__ not in {"InputLayer", *MASK_OPERATIONS}]
-    previous = None
-    for layer in layers:
-        nodes = [n for i, n in enumerate(layer._inbound_nodes) if f"{layer.name}_ib-{i}" in model._nodes]
+@reads("Attention")
+def _attention(layer: Any) -> Layer:
+    # dropout acts only in training; use_causal_mask is a call argument, set from the call in read_network
+    weights = {}
+    if layer.use_scale:
+        weights["scale"] = _np(layer.scale)
+    if layer.score_mode == "concat":
+        weights["concat_score_weight"] = _np(layer.concat_score_weight)
+    config = {"use_scale": bool(layer.use_scale), "score_mode": str(layer.score_mode), "use_causal_mask": False}
+    return Layer(layer.name, "attention", config, weights)
+
+
+_MERGE_KINDS = {"Concatenate": "concatenate", "Add": "add", "Average": "average", "Multiply": "multiply"}
+
+
+@reads(*_MERGE_KINDS)
+def _merge(layer: Any) -> Layer:
+    kind = _MERGE_KINDS[type(layer).__name__]
+    if kind != "concatenate":
+        return Layer(layer.name, kind, {})
+    ranks = {len(t.shape) for t in (layer.input if isinstance(layer.input, (list, tuple)) else [layer.input])}
+    axis = int(layer.axis)
+    if axis != -1 and not (len(ranks) == 1 and axis == ranks.pop() - 1):
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: Concatenate(axis={axis}) is not supported (only the feature axis, -1)"
+        )
+    return Layer(layer.name, kind, {"axis": -1})
+
+
+@dataclass
+class _Call:
+    """One use of a Keras layer: the operations whose outputs it reads (None = the model's input), in argument
+    order, and its non-tensor call arguments (``use_causal_mask``, ...)."""
+
+    layer: Any
+    parents: list[Any]
+    options: dict[str, Any]
+
+
+def _tensors(value: Any) -> list[Any]:
+    """The symbolic tensors in a call argument (a tensor, or lists/tuples/dicts of them), in order."""
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    return [value] if hasattr(value, "_keras_history") else []
+
+
+def _calls(model: Any) -> list[_Call]:
+    """The model's layers in topological order with what each one reads (Sequential: the layer before it).
+
+    Keras 3 also records ``keras.ops`` nodes (the Embedding's mask is a ``NotEqual`` node, passed on as the
+    ``mask`` argument of the layers that take one); they are not layers and are skipped here, and a layer that
+    reads one as data is refused in ``read_network``."""
+    if type(model).__name__ == "Sequential":  # a chain by construction (its nodes repeat per build, so don't read them)
+        layers = list(model.layers)
+        return [_Call(layer, [layers[i - 1] if i else None], {}) for i, layer in enumerate(layers)]
+    if not hasattr(model, "operations"):
+        raise UnsupportedModelError(
+            "a functional model loaded through tf-keras (Keras 2) is not supported (Keras-2 models must be "
+            "Sequential); load it with Keras 3 and save it as .keras"
+        )
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UnsupportedModelError(
+            f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; edgeclf converts models with "
+            "one text (or token id) input and one output"
+        )
+    import keras
+
+    calls = []
+    for op in model.operations:  # topological order (Keras sorts them by depth)
+        if type(op).__name__ == "InputLayer" or not isinstance(op, keras.layers.Layer):
+            continue
+        # the model's own uses of the layer: Keras keys them by id(layer) and node index (ops.function.make_node_key)
+        nodes = [n for i, n in enumerate(op._inbound_nodes) if f"{id(op)}_ib-{i}" in model._nodes]
         if len(nodes) != 1:
             raise UnsupportedModelError(
-                f"layer {layer.name!r} is used {len(nodes)} times (shared layers are not supported)"
+                f"layer {op.name!r} is used {len(nodes)} times in the model: shared layers are not supported"
             )
-        parents = [t._keras_history.operation for t in nodes[0].input_tensors]
-        parents = [p for p in parents if type(p).__name__ not in {"InputLayer", *MASK_OPERATIONS}]
-        if parents != ([previous] if previous is not None else []):
+        (node,) = nodes
+        if len(node.output_tensors) != 1:
+            count = len(node.output_tensors)
+            raise UnsupportedModelError(f"layer {op.name!r} returns {count} tensors; one is supported")
+        for key, value in node.arguments.kwargs.items():
+            producers = [t._keras_history.operation for t in _tensors(value)]
+            if key == "mask" and not any(isinstance(p, keras.layers.Layer) for p in producers):
+                continue  # the padding mask Keras passes on by itself: the lowerings carry it their own way
+            if producers:
+                raise UnsupportedModelError(f"layer {op.name!r} is called with a tensor as {key}=: not supported")
+        parents = [t._keras_history.operation for t in _tensors(node.arguments.args)]
+        parents = [None if type(p).__name__ == "InputLayer" else p for p in parents]
+        options = {k: v for k, v in node.arguments.kwargs.items() if k not in ("mask", "training")}
+        calls.append(_Call(op, parents, options))
+    return calls
+
+
+def _apply_call_options(layer: Layer, options: dict[str, Any]) -> None:
+    """Record the call arguments that change a layer's result (Keras keeps them out of the layer's config)."""
+    if layer.kind == "attention":
+        if options.get("return_attention_scores"):
+            raise UnsupportedModelError(f"layer {layer.name!r}: return_attention_scores=True is not supported")
+        layer.config["use_causal_mask"] = bool(options.get("use_causal_mask", False))
+
+
+# Kinds whose Keras layers do not support masking: Keras drops the mask there (Flatten too, though it keeps no steps)
+_MASK_DROPPING_KINDS = PADDING_SENSITIVE_KINDS | {"flatten"}
+
+
+def _keeps_mask(layer: Layer, masked_input: bool) -> bool:
+    """Whether Keras's padding mask is on the layer's output (the rules of ``Network.padding_is_noop``, plus the
+    kinds that drop it)."""
+    masked = bool(layer.config.get("mask_zero", False)) or masked_input
+    if layer.kind in RECURRENT_KINDS:
+        inner = layer.config["forward"]["config"] if layer.kind == "bidirectional" else layer.config
+        return masked and inner["return_sequences"]
+    return masked and layer.kind not in MASK_CONSUMING_KINDS | _MASK_DROPPING_KINDS
+
+
+def _check_masks_agree(layers: list[Layer]) -> None:
+    """A layer reading a masked sequence beside an unmasked one is refused: Keras then drops the mask (Add,
+    Multiply...), widens it to every step (Concatenate) or attends to padding, so padding changes the answer."""
+    masked = {INPUT: False}
+    for layer in layers:
+        flags = [masked[source] for source in layer.inputs]
+        if len(set(flags)) > 1:
+            readers = ", ".join(
+                f"{s!r} ({'masked' if f else 'unmasked'})" for s, f in zip(layer.inputs, flags, strict=True)
+            )
             raise UnsupportedModelError(
-                f"layer {layer.name!r} does not simply follow the layer before it: branching models are not supported"
+                f"layer {layer.name!r} combines masked and unmasked inputs ({readers}): Keras then drops or widens "
+                "the padding mask, which edgeclf does not lower"
             )
-        previous = layer
-    return layers
+        masked[layer.name] = _keeps_mask(layer, any(flags))
 
 
 def read_network(model: Any) -> tuple[Network, TextVectorizer | None]:
-    """Describe a loaded Keras model: its tokenizer (if it has a TextVectorization layer) and its numeric part."""
-    keras_layers = _chain(model)
+    """Describe a loaded Keras model: its tokenizer (if it has a TextVectorization layer) and its numeric part.
+
+    Sequential and functional models alike: layers in topological order, each with the names of the layers it
+    reads (``INPUT`` for the token ids). Identity layers (Dropout, ...) are skipped, their readers reading
+    what they read."""
     tokenizer = None
-    if keras_layers and type(keras_layers[0]).__name__ == "TextVectorization":
-        tokenizer = _text_vectorizer(keras_layers[0])
-        keras_layers = keras_layers[1:]
+    holder: dict[int, str] = {}  # id(Keras layer) → the name of the Layer (or INPUT) holding its output
     layers: list[Layer] = []
-    for keras_layer in keras_layers:
+    for call in _calls(model):
+        keras_layer = call.layer
         class_name = type(keras_layer).__name__
+        inputs = [INPUT if p is None else holder.get(id(p)) for p in call.parents]
+        for parent, name in zip(call.parents, inputs, strict=True):
+            if name is None:
+                raise UnsupportedModelError(
+                    f"layer {keras_layer.name!r} reads the result of {type(parent).__name__} {parent.name!r}, "
+                    "which edgeclf cannot lower"
+                )
+        if class_name == "TextVectorization":
+            if tokenizer is not None or inputs != [INPUT]:
+                raise UnsupportedModelError(
+                    f"layer {keras_layer.name!r}: one TextVectorization layer reading the model's input is supported"
+                )
+            tokenizer = _text_vectorizer(keras_layer)
+            holder[id(keras_layer)] = INPUT
+            continue
         if class_name in INFERENCE_IDENTITY:
+            holder[id(keras_layer)] = inputs[0]
             continue
         reader = _READERS.get(class_name)
         if reader is None:
             raise UnsupportedModelError(f"layer {keras_layer.name!r} of type {class_name} cannot be lowered by edgeclf")
         layer = reader(keras_layer)
-        layer.inputs = [layers[-1].name if layers else INPUT]
+        _apply_call_options(layer, call.options)
+        layer.inputs = inputs
         layers.append(layer)
+        holder[id(keras_layer)] = layer.name
 
-    if not layers or layers[0].kind != "embedding":
+    embeddings = [layer for layer in layers if layer.kind == "embedding"]
+    if not embeddings or any(layer.kind != "embedding" for layer in layers if INPUT in layer.inputs):
         raise UnsupportedModelError(
             "no recognisable text input: the model's numeric part must start with an Embedding layer"
         )
+    if len({e.config["mask_zero"] for e in embeddings}) > 1:
+        raise UnsupportedModelError("the model's Embedding layers disagree on mask_zero; they must all mask or none")
+    _check_masks_agree(layers)
+    if type(model).__name__ != "Sequential":  # a keras.ops node after the last layer would be silently dropped
+        output = model.outputs[0]._keras_history.operation
+        if holder.get(id(output)) != layers[-1].name:
+            raise UnsupportedModelError(
+                f"the model's output is computed by {type(output).__name__} {output.name!r}, which edgeclf cannot lower"
+            )
     head_layer = layers[-1]
     activation = head_layer.config.get("activation")
     if head_layer.kind not in ("dense", "activation") or activation not in HEAD_ACTIVATIONS:
@@ -289,14 +534,13 @@ def read_network(model: Any) -> tuple[Network, TextVectorizer | None]:
             f"it is {head_layer.kind} with activation {activation!r}"
         )
     units = head_layer.config["units"] if head_layer.kind == "dense" else _last_dense_units(layers)
-    embedding = layers[0]
     sequence_length = tokenizer.output_sequence_length if tokenizer else _static_length(model)
     network = Network(
         layers=layers,
         head=Head(units=units, activation=activation),
-        masked=embedding.config["mask_zero"],
+        masked=embeddings[0].config["mask_zero"],
         sequence_length=sequence_length,
-        vocab_size=embedding.config["input_dim"],
+        vocab_size=min(e.config["input_dim"] for e in embeddings),  # every embedding reads the same ids
     )
     return network, tokenizer
 
@@ -311,3 +555,15 @@ def _last_dense_units(layers: list[Layer]) -> int:
 def _static_length(model: Any) -> int | None:
     shape = model.inputs[0].shape
     return int(shape[1]) if len(shape) > 1 and shape[1] is not None else None
+
+
+def numeric_model(model: Any) -> Any:
+    """The model without its TextVectorization layer: token ids in, the same outputs (the same layer objects)."""
+    import keras
+
+    first = model.layers[0]
+    if type(first).__name__ != "TextVectorization":
+        return model
+    if type(model).__name__ == "Sequential":
+        return keras.Sequential([keras.Input(shape=(None,), dtype="int64"), *model.layers[1:]])
+    return keras.Model(first.output, model.outputs)

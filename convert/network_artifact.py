@@ -14,7 +14,7 @@ from typing import Any
 
 from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds
 from edgeclf.errors import UnsupportedModelError
-from edgeclf.network import NETWORK_FILE, WEIGHTS_FILE, Network
+from edgeclf.network import NETWORK_FILE, RECURRENT_KINDS, WEIGHTS_FILE, Network
 from edgeclf.numpy_layers import CompiledNetwork
 
 
@@ -27,4 +27,20 @@ def build_network_artifact(plan: ArtifactPlan, network: Network, staging: Path) 
     except UnsupportedModelError as e:
         raise ConversionError(f"numpy artifact: {e}") from e
     ops = Counter(layer.kind for layer in network.layers)
-    return {"input_shape": [-1, -1], "ops": dict(sorted(ops.items())), "extra_files": [WEIGHTS_FILE]}
+    parts: Counter[str] = Counter()
+    for layer in network.layers:
+        part = (
+            "recurrent"
+            if layer.kind in RECURRENT_KINDS
+            else layer.kind
+            if layer.kind in ("embedding", "dense")
+            else "other"
+        )
+        parts[part] += sum(w.astype("float32").nbytes for w in layer.weights.values())
+    return {
+        "input_shape": [-1, -1],
+        "ops": dict(sorted(ops.items())),
+        "extra_files": [WEIGHTS_FILE],
+        "weight_bytes": dict(sorted(parts.items())),
+        "embedding_dtype": "FLOAT32",
+    }

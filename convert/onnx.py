@@ -33,6 +33,7 @@ from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, inp
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Network
+from edgeclf.opcensus import Reader, weight_part
 
 PRECISIONS = ("fp32", "dynamic")
 OUTPUT = "scores"
@@ -58,9 +59,8 @@ def build_onnx_model(network: Network, rnn_form: str = "fused", metadata: dict[s
     for reserved in (INPUT, OUTPUT):  # no layer may name a tensor like the graph's input or output
         g.fresh(reserved)
     tensors = {INPUT: OnnxTensor(g, INPUT, sequence=False, features=length or 0)}
-    for layer in network.layers:
-        (source,) = layer.inputs
-        tensors[layer.name] = lowering("onnx", layer.kind)(layer, tensors[source])
+    for layer in network.layers:  # topological order: every input is emitted before its readers
+        tensors[layer.name] = lowering("onnx", layer.kind)(layer, *[tensors[s] for s in layer.inputs])
     last = tensors[network.output]
     if last.sequence and network.masked and rnn_form == "fused":
         # the fused form moves each row's tokens to the front: per-step outputs would come back misplaced
@@ -125,6 +125,47 @@ def onnx_op_census(path: Path) -> dict[str, int]:
 
     count(onnx.load(str(path), load_external_data=False).graph)
     return dict(sorted(census.items()))
+
+
+ONNX_WEIGHT_PARTS = {
+    "Gather": "embedding",
+    "LSTM": "recurrent",
+    "GRU": "recurrent",
+    "RNN": "recurrent",
+    "com.microsoft:DynamicQuantizeLSTM": "recurrent",
+    "MatMul": "dense",
+    "Gemm": "dense",
+    "MatMulInteger": "dense",
+    "com.microsoft:DynamicQuantizeMatMul": "dense",
+    "Conv": "convolution",
+}
+
+
+def onnx_weight_bytes(path: Path) -> dict[str, Any]:
+    """Bytes of the initializers by network part (as ``tflite_weight_bytes``), and the embedding's element type."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    readers: dict[str, list[Reader]] = {}
+    dequantized: dict[str, str] = {}  # int8 tables are read through DequantizeLinear
+    for node in graph.node:
+        op = f"{node.domain}:{node.op_type}" if node.domain not in ("", "ai.onnx") else node.op_type
+        for position, name in enumerate(node.input):
+            readers.setdefault(name, []).append((0, op, position))
+            if op == "DequantizeLinear" and position == 0:
+                dequantized[name] = node.output[0]
+
+    def readers_of(name: str) -> list[Reader]:
+        return readers_of(dequantized[name]) if name in dequantized else readers.get(name, [])
+
+    parts: Counter[str] = Counter()
+    embedding_types = set()
+    for initializer in graph.initializer:
+        part = weight_part(readers_of(initializer.name), ONNX_WEIGHT_PARTS)
+        parts[part] += len(initializer.raw_data) or onnx.numpy_helper.to_array(initializer).nbytes
+        if part == "embedding":
+            embedding_types.add(onnx.TensorProto.DataType.Name(initializer.data_type))
+    return {"bytes": dict(sorted(parts.items())), "embedding_dtype": ",".join(sorted(embedding_types)) or None}
 
 
 def probe_batch(network: Network, rnn_form: str = "fused", rows: int = 48, seed: int = 0) -> np.ndarray:
@@ -207,6 +248,8 @@ def build_onnx(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
         "opset": OPSET,
         "ops": onnx_op_census(out),
         **record,
+        "weight_bytes": (weights := onnx_weight_bytes(out))["bytes"],
+        "embedding_dtype": weights["embedding_dtype"],
     }
 
 

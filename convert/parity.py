@@ -1,7 +1,9 @@
 """Parity: the converted artifact against the Keras model it came from, on real texts, end to end.
 
 Keras runs the whole model (its own TextVectorization included) on padded batches of 32 texts in
-their given order, so short and long texts share batches and the padding mask is exercised; the
+their given order, so short and long texts share batches and the padding mask is exercised (except
+where padding would change a text's result, a model of any length whose mask reaches a Conv1D or max
+pooling: there Keras's reference is the text alone, so only texts of one token count share a batch); the
 artifact runs through edgeclf's tokenizer and runtime. Compared: raw outputs, probabilities (the
 scores users see), predicted labels, and accuracy where the texts carry labels.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgeclf.convert.datasets import LabelledTexts
+from edgeclf.errors import EdgeclfError
 from edgeclf.runtime import Classifier, probabilities
 from edgeclf.tokenizer import Tokenizer
 
@@ -80,12 +83,49 @@ def keras_reference(
     keep = [i for i, n in enumerate(tokens) if n > 0 or encoder is not None]
     texts = [data.texts[i] for i in keep]
     longest = data.texts[int(np.argmax(tokens))]
+    if encoder is None and _padding_changes_results(model):
+        # Keras's reference for a text is then the text alone: batch only texts of one token count
+        counts = [tokens[i] for i in keep]
+        rows: dict[int, np.ndarray] = {}
+        for count in sorted(set(counts)):
+            group = [i for i, n in enumerate(counts) if n == count]
+            for start in range(0, len(group), KERAS_BATCH):  # predict_on_batch: predict's set-up costs per call
+                chunk = group[start : start + KERAS_BATCH]
+                try:
+                    out = model.predict_on_batch(np.asarray([texts[i] for i in chunk], dtype=object))
+                except Exception as e:  # e.g. a valid-padded Conv1D window longer than the text: TF refuses
+                    raise EdgeclfError(
+                        f"Keras cannot run a text of {count} token(s) on its own through this model "
+                        f"({str(e).strip().splitlines()[0][:200]}); a model of any length must accept every "
+                        "length: give it a fixed length (TextVectorization output_sequence_length) or pad its "
+                        "convolutions and pooling with padding='same'"
+                    ) from e
+                rows.update(zip(chunk, np.asarray(out, dtype=np.float64).reshape(len(chunk), -1), strict=True))
+        raw = np.stack([rows[i] for i in range(len(texts))])
+    else:
+        raw = keras_raw_outputs(model, texts, encoder)
     return KerasReference(
         texts=texts,
         gold=data.labels[keep],
-        raw=keras_raw_outputs(model, texts, encoder),
+        raw=raw,
         empty_text_raw=keras_raw_outputs(model, ["", longest], encoder)[:1],
     )
+
+
+def _padding_changes_results(model: Any) -> bool:
+    """True when the model takes any length and its padding mask does not make padding a no-op (a Conv1D or
+    max pooling reads the padded steps): a text's result then depends on how far its batch pads it."""
+    from edgeclf.convert.keras_reader import read_network
+
+    network, _ = read_network(model)
+    return network.sequence_length is None and not network.padding_is_noop
+
+
+def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b|, where NaN in both counts as equal (Keras's global average of a row with no real step)."""
+    diff = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+    diff[np.isnan(a) & np.isnan(b)] = 0
+    return float(np.max(diff))
 
 
 def check_parity(
@@ -109,7 +149,7 @@ def check_parity(
         delta = ours_acc - keras_acc
 
     keras_empty = probabilities(reference.empty_text_raw, task, logits)
-    empty_diff = float(np.max(np.abs(keras_empty - classifier.scores([""]))))
+    empty_diff = _max_abs_diff(keras_empty, classifier.scores([""]))
     max_diff = float(np.max(np.abs(keras_p - ours_p)))
     return ParityReport(
         texts=len(texts),

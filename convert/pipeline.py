@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import re
 import shutil
 import sys
 import tempfile
@@ -19,11 +22,12 @@ import edgeclf
 from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
 from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
 from edgeclf.convert.datasets import LabelledTexts
-from edgeclf.convert.keras_reader import load_keras_model, read_network
+from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.parity import check_parity, keras_reference
 from edgeclf.convert.report import write_report
 from edgeclf.convert.tflite import CALIBRATION_FILE, CALIBRATION_SAMPLES
 from edgeclf.convert.tokenizer_files import read_keras_tokenizer
+from edgeclf.convert.verify import runtime_label, verify_in_python
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import Network
 from edgeclf.runtime import Classifier
@@ -145,6 +149,10 @@ def convert(
     overwrite: bool = False,
     unsafe: bool = False,
     single_file: bool = False,
+    tflite_runtime_compatible: bool = False,
+    verify_python: Path | None = None,
+    calibration_samples: int = CALIBRATION_SAMPLES,
+    maxlen: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Convert ``model_path`` into a bundle at ``out_dir``; returns the manifest. Nothing is left behind on failure."""
@@ -168,6 +176,15 @@ def convert(
         network.sequence_length = tokenizer.maxlen
     elif tokenizer_source is not None:
         raise EdgeclfError(f"{model_path} has its own TextVectorization layer; --tokenizer does not apply")
+    elif maxlen is not None and tokenizer.output_sequence_length != maxlen:
+        if tokenizer.output_sequence_length is not None:
+            raise EdgeclfError(
+                f"--maxlen {maxlen} contradicts the model's output_sequence_length {tokenizer.output_sequence_length}"
+            )
+        # A cap the user chooses for the deployment: texts are cut to their first `maxlen` tokens, and the reference
+        # is Keras on the cut text (its numeric part on our ids), so forms that need a fixed length become possible.
+        tokenizer.output_sequence_length = network.sequence_length = maxlen
+        model, model_takes_text = numeric_model(model), False
     _check_ids_fit(tokenizer, network)
     task = infer_task(network, task)
     labels = resolve_labels(task, network.head.units, labels)
@@ -177,7 +194,10 @@ def convert(
     plans = plan_artifacts(formats, precisions, rnn_forms)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    for stale in remove_stale_staging(out_dir):
+        progress(f"removed {stale.name}, left by a conversion that was killed")
+    # our PID in the name tells a later conversion whether this folder's owner is still alive
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))
     try:
         (staging / VOCABULARY).write_text(json.dumps(tokenizer.vocabulary, ensure_ascii=False), encoding="utf-8")
         network_files = network.save(staging)
@@ -212,13 +232,14 @@ def convert(
             "failed_artifacts": [],
             "default_artifact": None,
             "parity": {"texts": len(parity_texts), "source": parity_source, "tolerance_fp32": FP32_TOLERANCE},
+            "conversion": {"tflite_runtime_compatible": tflite_runtime_compatible},
         }
         _refresh_files(staging, manifest, [VOCABULARY, *network_files])
         _write_manifest(staging, manifest)  # builders may read labels and the tokenizer spec from it
 
         if any(plan.precision in ("int8", "int16x8") for plan in plans):
             source = "the eval texts" if calibration_texts is None else "--calibration-texts"
-            chosen = (calibration_texts or parity_texts).texts[:CALIBRATION_SAMPLES]
+            chosen = (calibration_texts or parity_texts).texts[:calibration_samples]
             ids = {str(i): tokenizer.encode(t) for i, t in enumerate(chosen)}
             np.savez(staging / CALIBRATION_FILE, **ids)
             manifest["calibration"] = {"texts": len(ids), "source": source, "drawn": "the first, in file order"}
@@ -226,7 +247,9 @@ def convert(
         progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
         reference = keras_reference(model, parity_texts, tokenizer, model_takes_text)
         if network.masked:  # what Keras gives a text with no tokens: every step masked (fused kernels cannot mask)
-            manifest["output"]["no_token_raw"] = [float(v) for v in reference.empty_text_raw[0]]
+            # JSON has no NaN: null stands for it (Keras's global average over no real step is 0/0)
+            no_token = [float(v) for v in reference.empty_text_raw[0]]
+            manifest["output"]["no_token_raw"] = [None if np.isnan(v) else v for v in no_token]
             _write_manifest(staging, manifest)
         for plan in plans:
             progress(f"lowering to {plan.name} (child process)")
@@ -248,6 +271,9 @@ def convert(
             classifier = Classifier.load(staging, artifact=plan.name)
             parity = check_parity(reference, classifier, task, FP32_TOLERANCE, exact=plan.exact)
             artifact["parity"] = parity.to_dict()
+            artifact["verified_runtimes"] = {
+                runtime_label(classifier.backend.name): f"parity checked on {parity.texts} texts"
+            }
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.exact and not parity.ok:
                 raise EdgeclfError(
@@ -255,6 +281,9 @@ def convert(
                     "; no bundle written"
                 )
 
+        if verify_python is not None:
+            progress(f"running every artifact again in {verify_python}")
+            _verify_elsewhere(verify_python, staging, manifest, reference.texts)
         (staging / CALIBRATION_FILE).unlink(missing_ok=True)
         manifest["default_artifact"] = _default_artifact(manifest, default_artifact)
         fp32_sizes = {(a["format"], a["rnn"]): a["size"] for a in manifest["artifacts"] if a["precision"] == "fp32"}
@@ -304,11 +333,64 @@ def _default_artifact(manifest: dict[str, Any], wanted: str | None) -> str:
     return wanted
 
 
+def _verify_elsewhere(python: Path, staging: Path, manifest: dict[str, Any], texts: list[str]) -> None:
+    """Record, per artifact, whether the interpreter in another Python loads it and gives this process's results."""
+    artifacts = manifest["artifacts"]
+    here = {a["name"]: Classifier.load(staging, artifact=a["name"]).raw_outputs(texts) for a in artifacts}
+    logits = manifest["output"]["logits"]
+    verdicts = verify_in_python(python, staging, artifacts, texts, here, manifest["task"], logits, FP32_TOLERANCE)
+    for a in artifacts:
+        verdict = verdicts.get(a["name"])
+        if verdict is None:
+            continue
+        if "error" in verdict:
+            a["verified_runtimes"][str(python)] = f"FAILED: {verdict['error']}"
+        else:
+            a["verified_runtimes"][verdict["runtime"]] = (
+                f"{'matches' if verdict['ok'] else 'DIFFERS from'} the result here: max |Δ| score "
+                f"{verdict['max_abs_diff']:.1e}, label agreement {verdict['label_agreement']:.4f} on {len(texts)} texts"
+            )
+
+
 def _refresh_files(folder: Path, manifest: dict[str, Any], names: list[str]) -> None:
     for name in names:
         manifest["files"][name] = file_record(folder / name)
     for artifact in manifest["artifacts"]:
         artifact.update(manifest["files"][artifact["file"]])
+        extra = [
+            manifest["files"][name]["size"] for name in artifact.get("extra_files", []) if name in manifest["files"]
+        ]
+        artifact["size"] += sum(extra)  # what the artifact needs on the device (numpy: network.json + weights.npz)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # it exists under another user / not a PID: keep what we cannot tell
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging folders (``.NAME.partial-PID-*``, and their ``.old`` twins from ``_publish``) that
+    conversions to ``out_dir`` left when killed, where process PID no longer exists; returns what was removed.
+
+    A live owner's folder is kept. A reused PID only makes a stale folder look alive (it is kept, never a live
+    one removed); folders without a PID in their name (older edgeclf) are left alone, and so is an ``.old``
+    twin while ``out_dir`` is missing (a kill between ``_publish``'s two renames: it is the previous bundle).
+    """
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-(\d+)-[^/]+?(\.old)?")
+    removed = []
+    for path in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.partial-*"):
+        match = pattern.fullmatch(path.name)
+        if not match or not path.is_dir() or path.is_symlink() or (match.group(2) and not out_dir.exists()):
+            continue
+        if not _pid_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _publish(staging: Path, out_dir: Path) -> None:

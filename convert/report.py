@@ -49,6 +49,15 @@ def write_report(folder: Path, manifest: dict[str, Any]) -> None:
         )
     for failed in manifest.get("failed_artifacts", []):
         lines.append(f"| {failed['name']} | not written | | | | | | | | {failed['error']} |")
+    lines += [
+        "",
+        "Weight bytes by network part (constants grouped by the op that reads them; embedding element type):",
+        "",
+    ]
+    for a in manifest["artifacts"]:
+        if "weight_bytes" in a:
+            split = ", ".join(f"{part} {n:,}" for part, n in a["weight_bytes"].items())
+            lines.append(f"- {a['name']}: {split} (embedding {a.get('embedding_dtype') or '–'})")
     lines += ["", "Op census (all subgraphs):", ""]
     for a in manifest["artifacts"]:
         ops = ", ".join(f"{op} {n}" for op, n in a["ops"].items())

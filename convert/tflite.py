@@ -13,15 +13,18 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import json
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgeclf.bundle import MANIFEST
 from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
-from edgeclf.network import INPUT, Network
-from edgeclf.opcensus import tflite_op_census
+from edgeclf.network import INPUT, RECURRENT_KINDS, Network
+from edgeclf.opcensus import tflite_op_census, tflite_weight_bytes
 
 # fp32: float; dynamic: int8 weights, float activations; float16: fp16 weights; int8: full integer
 # (calibrated on real texts); int16x8: 16-bit activations, 8-bit weights.
@@ -62,19 +65,22 @@ def build_keras_graph(network: Network, form: str = "loop") -> Any:
         import keras as keras_module
     x = keras_module.Input(batch_shape=(1, length), dtype="int32", name=INPUT)
     tensors = {INPUT: x}
-    for layer in network.layers:
-        (source,) = layer.inputs
-        tensors[layer.name] = lowering(target, layer.kind)(layer, tensors[source])
+    for layer in network.layers:  # topological order: every input is built before its readers
+        tensors[layer.name] = lowering(target, layer.kind)(layer, *[tensors[s] for s in layer.inputs])
     return keras_module.Model(x, tensors[network.output])
 
 
-def _quantize(converter: Any, precision: str, calibration: list[np.ndarray], length: int | None) -> None:
+def _quantize(
+    converter: Any, precision: str, calibration: list[np.ndarray], length: int | None, per_channel_dense: bool
+) -> None:
     """Set the converter up for one precision (fp32 needs nothing)."""
     import tensorflow as tf
 
     if precision == "fp32":
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # per-channel dense weights need FULLY_CONNECTED version 12, which tflite-runtime 2.14 cannot load
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
     if precision == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif precision in ("int8", "int16x8"):
@@ -112,17 +118,78 @@ def _convert_in_this_process(network_dir: Path, out: Path, precision: str, form:
             model.export(saved_model, format="tf_saved_model", input_signature=spec, verbose=False)
             converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # never Flex: no pip runtime has it
-        _quantize(converter, precision, calibration, input_length(network, form))
-        out.write_bytes(converter.convert())
+        staged = network_dir / MANIFEST  # absent when a network description is converted on its own
+        options = json.loads(staged.read_text()).get("conversion", {}) if staged.is_file() else {}
+        per_channel_dense = not options.get("tflite_runtime_compatible", False)
+        _quantize(converter, precision, calibration, input_length(network, form), per_channel_dense)
+        flatbuffer = converter.convert()
+        out.write_bytes(without_cell_clip(flatbuffer) if form == "fused" else flatbuffer)
+
+
+def without_cell_clip(flatbuffer: bytes) -> bytes:
+    """The model with every fused LSTM's ``cell_clip`` set to 0 (no clipping).
+
+    The converter writes ``cell_clip=10`` into each UNIDIRECTIONAL_SEQUENCE_LSTM it fuses, while Keras never clips
+    the cell state: a long text that drives a cell past 10 would get another answer. The float is overwritten where
+    it sits in the flatbuffer, so nothing else in the file moves.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = bytearray(flatbuffer)
+    model = schema.Model.GetRootAs(data, 0)
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            if (
+                max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                != schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM
+            ):
+                continue
+            table = op.BuiltinOptions()
+            options = schema.UnidirectionalSequenceLSTMOptions()
+            options.Init(table.Bytes, table.Pos)
+            field = options._tab.Offset(6)  # vtable slot of cell_clip (field 1); 0 when absent, i.e. already 0
+            if field:
+                struct.pack_into("<f", data, options._tab.Pos + field, 0.0)
+    return bytes(data)
+
+
+def _masked_sequences(network: Network) -> bool:
+    """Whether a recurrent layer returns sequences (while the mask is still on: it comes first, from the Embedding)."""
+    for layer in network.layers:
+        inner = layer.config["forward"]["config"] if layer.kind == "bidirectional" else layer.config
+        if layer.kind in RECURRENT_KINDS and inner["return_sequences"]:
+            return True
+    return False
 
 
 @builds("tflite", precisions=PRECISIONS, rnn_forms=RNN_FORMS)
 def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
     out = staging / plan.file
+    if plan.rnn == "unrolled" and network.masked and not network.padding_is_noop and _masked_sequences(network):
+        raise ConversionError(
+            "Keras's unroll=True fills the masked steps of returned sequences differently from its own loop, and a "
+            "padding-sensitive layer (Conv1D, max pooling) reads those steps here, so the TFLite unrolled form would "
+            "not be exact; use --formats onnx --rnn unrolled (lowered by edgeclf itself) or TFLite loop/fused"
+        )
+    if plan.rnn == "fused" and network.masked and not network.feeds_true_length:
+        raise ConversionError(
+            "the fused form drops the mask, and this masked model is fed padded to its fixed length because a "
+            "padding-sensitive layer (Conv1D, max pooling) sees the mask: padding would reach the recurrent layers; "
+            "use --rnn loop or unrolled"
+        )
     length = input_length(network, plan.rnn)
     convert_to_tflite(staging, out, plan.precision, plan.rnn)
     ops = tflite_op_census(out)
-    details: dict[str, Any] = {"input_shape": [1, length or -1], "ops": ops}
+    weights = tflite_weight_bytes(out)
+    details: dict[str, Any] = {
+        "input_shape": [1, length or -1],
+        "ops": ops,
+        "weight_bytes": weights["bytes"],
+        "embedding_dtype": weights["embedding_dtype"],
+    }
     if plan.rnn == "fused":
         kinds = {k for layer in network.layers for k in (layer.kind, layer.config.get("forward", {}).get("kind"))}
         if kinds & {"gru", "simple_rnn"}:

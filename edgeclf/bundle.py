@@ -7,7 +7,8 @@
     model.tflite    the float32 TFLite artifact (more artifacts as the manifest lists them)
     report.md       the parity report, for people
 
-Every file is listed in the manifest with its size and sha256, checked when it is loaded.
+Every file is listed in the manifest with its size and sha256, checked when it is loaded. The manifest
+itself must satisfy the published JSON Schema, ``edgeclf/manifest.schema.json``, checked on open.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.errors import BundleError
+from edgeclf.schema import manifest_errors
 from edgeclf.tokenizer import Tokenizer, tokenizer_from_spec
 
 MANIFEST = "manifest.json"
@@ -39,6 +41,21 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"size": path.stat().st_size, "sha256": sha256_of(path)}
 
 
+def check_manifest(manifest: Any, where: str) -> None:
+    """Refuse anything but an edgeclf manifest of a format version this edgeclf reads that satisfies the
+    published schema (edgeclf/manifest.schema.json); the error names the first failing value. The version
+    comes first: a bundle from a newer edgeclf is told to upgrade, not that its manifest is invalid."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{where}: not an edgeclf manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise BundleError(f"{where}: bundle format version {version!r}; edgeclf reads up to {FORMAT_VERSION} (upgrade)")
+    problems = manifest_errors(manifest)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise BundleError(f"{where}: {problems[0]}{more}")
+
+
 @dataclass
 class Bundle:
     root: Path
@@ -51,6 +68,10 @@ class Bundle:
             from edgeclf.single_file import open_single_file  # a single-file deploy: model + appended ZIP
 
             return open_single_file(root)
+        if root.is_file() and root.suffix == ".onnx":
+            from edgeclf.single_file import open_onnx_file  # an .onnx carries its bundle in metadata_props
+
+            return open_onnx_file(root)
         if not root.is_dir():
             raise BundleError(f"{root}: not a bundle folder (run `edgeclf convert MODEL -o {root}` first)")
         try:
@@ -59,13 +80,7 @@ class Bundle:
             raise BundleError(f"{root}: no {MANIFEST}; not an edgeclf bundle, or an unfinished one") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise BundleError(f"{root / MANIFEST}: unreadable manifest ({e})") from e
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError(f"{root / MANIFEST}: not an edgeclf manifest")
-        version = manifest.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise BundleError(
-                f"{root}: bundle format version {version!r}; edgeclf reads up to {FORMAT_VERSION} (upgrade)"
-            )
+        check_manifest(manifest, str(root / MANIFEST))
         return cls(root, manifest)
 
     def verified_path(self, name: str) -> Path:

@@ -32,6 +32,12 @@ def _comma_list(value: str) -> list[str]:
 
 def _convert(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
+    if args.unsafe:  # an explicit opt-in, said out loud before anything is loaded
+        print(
+            "edgeclf: warning: --unsafe turns Keras safe mode off: loading the model may run code stored in it "
+            "(Lambda layers, custom objects); use it only on files you trust",
+            file=sys.stderr,
+        )
     try:
         from edgeclf.convert import pipeline
         from edgeclf.convert.texts import read_texts
@@ -73,6 +79,10 @@ def _convert(args: argparse.Namespace) -> int:
         overwrite=args.force,
         unsafe=args.unsafe,
         single_file=args.single_file,
+        tflite_runtime_compatible=args.tflite_runtime_compatible,
+        verify_python=args.verify_python,
+        calibration_samples=args.calibration_samples,
+        maxlen=None if args.tokenizer else args.maxlen,  # with --tokenizer it is part of the tokenizer's options
     )
     if args.json:
         print(json.dumps(manifest, ensure_ascii=False))
@@ -178,8 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--calibration-texts",
         type=Path,
         metavar="FILE",
-        help="real texts, ideally from training, to calibrate int8/int16x8 on (the first 200); also the eval texts "
-        "when --eval-texts is not given",
+        help="real texts, ideally from training, to calibrate int8/int16x8 on (the first --calibration-samples); "
+        "also the eval texts when --eval-texts is not given",
+    )
+    c.add_argument(
+        "--calibration-samples",
+        type=int,
+        default=200,
+        metavar="N",
+        help="how many calibration texts int8/int16x8 use, the first N in file order (default: 200)",
     )
     c.add_argument("--formats", type=_comma_list, help="artifact formats: tflite, onnx, numpy (default: all three)")
     c.add_argument(
@@ -199,7 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON",
     )
-    t.add_argument("--maxlen", type=int, help="sequence length the model was trained with (default: its input length)")
+    t.add_argument(
+        "--maxlen",
+        type=int,
+        help="sequence length the model was trained with (default: its input length); for a TextVectorization model "
+        "without output_sequence_length: a cap for this deployment (texts cut to their first N tokens), which "
+        "allows --rnn unrolled",
+    )
     t.add_argument("--padding", choices=["pre", "post"], default="pre", help="pad_sequences padding (default: pre)")
     t.add_argument(
         "--truncating", choices=["pre", "post"], default="pre", help="pad_sequences truncating (default: pre)"
@@ -212,6 +235,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept a pickled Tokenizer (read by an allow-list unpickler: Tokenizer + plain containers)",
     )
     c.add_argument("--force", action="store_true", help="replace an existing bundle folder")
+    c.add_argument(
+        "--verify-python",
+        type=Path,
+        metavar="PYTHON",
+        help="a second Python with edgeclf and another interpreter (e.g. a venv with tflite-runtime 2.14) in which "
+        "every artifact is run again; the manifest records which interpreters loaded it and matched",
+    )
+    c.add_argument(
+        "--tflite-runtime-compatible",
+        action="store_true",
+        help="keep quantized .tflite files loadable by tflite-runtime 2.14 (the last armv7 wheels): dense layers "
+        "quantized per tensor, not per channel (the newer FULLY_CONNECTED version 2.14 lacks)",
+    )
     c.add_argument(
         "--single-file",
         action="store_true",
@@ -231,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify TEXT arguments, texts from --input FILE, or lines from stdin when neither is given. "
         "Invalid UTF-8 anywhere is replaced by U+FFFD, never fatal.",
     )
-    p.add_argument("bundle", type=Path, help="bundle folder, or a single-file .tflite (convert --single-file)")
+    p.add_argument(
+        "bundle", type=Path, help="bundle folder, a single-file .tflite (convert --single-file), or an edgeclf .onnx"
+    )
     p.add_argument("texts", nargs="*", metavar="TEXT")
     p.add_argument(
         "-i",
@@ -269,10 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser(
         "inspect",
         help="show what a bundle holds",
-        description="Show a bundle's (or single-file .tflite's) task, labels, tokenizer, artifacts with sizes, "
-        "op census, parity and accuracy figures, runtimes, and whether every file matches its sha256.",
+        description="Show a bundle's (or single-file .tflite's or .onnx's) task, labels, tokenizer, artifacts with "
+        "sizes, op census, parity and accuracy figures, runtimes, and whether every file matches its sha256.",
     )
-    i.add_argument("bundle", type=Path, help="bundle folder or single-file .tflite")
+    i.add_argument("bundle", type=Path, help="bundle folder, single-file .tflite or edgeclf .onnx")
     i.add_argument("--json", action="store_true", help="print the same as one JSON object (the manifest included)")
     i.set_defaults(run=_inspect)
     add_bench_parser(sub)

@@ -54,6 +54,8 @@ def describe(path: str) -> dict[str, Any]:
                 "rnn": a.get("rnn"),
                 "size": a.get("size"),
                 "ops": a.get("ops", {}),
+                "weight_bytes": a.get("weight_bytes", {}),
+                "embedding_dtype": a.get("embedding_dtype"),
                 "parity": a.get("parity", {}),
                 "verified_runtimes": a.get("verified_runtimes", m.get("verified_runtimes", {})),
                 "installed_backends": _installed_backends(a.get("format", "")),
@@ -140,6 +142,9 @@ def render(info: dict[str, Any]) -> list[str]:
             )
         ops = a["ops"]
         lines.append(f"    ops: {', '.join(f'{k} {v}' for k, v in ops.items()) if ops else 'n/a'}")
+        if a["weight_bytes"]:
+            split = ", ".join(f"{part} {n:,}" for part, n in a["weight_bytes"].items())
+            lines.append(f"    weight bytes: {split} (embedding {a['embedding_dtype'] or '–'})")
         verified = a["verified_runtimes"]
         if verified:
             shown = ", ".join(f"{k}: {v}" for k, v in verified.items()) if isinstance(verified, dict) else verified

@@ -22,7 +22,7 @@ INPUT = "tokens"  # the name layers use to read the graph input
 
 # Keras's padding mask, where one reaches these kinds: they read padded steps as data and drop the mask
 # (Keras 3 warns), so padding changes the answer and a text must be fed exactly as Keras saw it.
-PADDING_SENSITIVE_KINDS = frozenset({"conv1d", "max_pooling1d", "global_max_pooling1d"})
+PADDING_SENSITIVE_KINDS = frozenset({"conv1d", "max_pooling1d", "average_pooling1d", "global_max_pooling1d", "flatten"})
 # These honour the mask and emit no mask (sequences reduced to one vector); every other kind passes it on.
 MASK_CONSUMING_KINDS = frozenset({"global_average_pooling1d"})
 RECURRENT_KINDS = frozenset({"lstm", "gru", "simple_rnn", "bidirectional"})

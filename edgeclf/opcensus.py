@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 
 def tflite_op_census(path: Path) -> dict[str, int]:
@@ -29,3 +30,81 @@ def tflite_op_census(path: Path) -> dict[str, int]:
         for o in range(subgraph.OperatorsLength()):
             census[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
     return dict(sorted(census.items()))
+
+
+# Which part of the network a constant feeds, by the op that reads it. Recurrent weights also sit in loop bodies
+# (subgraphs > 0) or, unrolled, are read once per time step; float16/int8 weights are read through a dequantize op.
+TFLITE_WEIGHT_PARTS = {
+    "GATHER": "embedding",
+    "EMBEDDING_LOOKUP": "embedding",
+    "WHILE": "recurrent",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "recurrent",
+    "BIDIRECTIONAL_SEQUENCE_LSTM": "recurrent",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "recurrent",
+    "BIDIRECTIONAL_SEQUENCE_RNN": "recurrent",
+    "FULLY_CONNECTED": "dense",
+    "BATCH_MATMUL": "dense",
+    "CONV_2D": "convolution",
+    "DEPTHWISE_CONV_2D": "convolution",
+}
+Reader = tuple[int, str, int]  # (subgraph, op type, input position)
+
+
+def weight_part(readers: list[Reader], parts: dict[str, str]) -> str:
+    """embedding / recurrent / dense / convolution / other for a constant read by ``readers``."""
+    kinds = [(subgraph, parts.get(op), position) for subgraph, op, position in readers]
+    if any(kind == "embedding" and position == 0 for _, kind, position in kinds):
+        return "embedding"
+    if any(subgraph > 0 or kind == "recurrent" for subgraph, kind, _ in kinds) or len(readers) > 1:
+        return "recurrent"
+    for kind in ("dense", "convolution"):
+        if any(k == kind for _, k, _ in kinds):
+            return kind
+    return "other"
+
+
+def tflite_weight_bytes(path: Path) -> dict[str, Any]:
+    """Bytes of the constants by network part, and the embedding table's element type (``INT8`` once quantized)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
+    codes = [
+        op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+        for code in (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
+    ]
+    buffer_tensors: dict[int, list[tuple[int, int]]] = {}  # a buffer may back tensors in several subgraphs
+    buffer_type: dict[int, str] = {}
+    tensor_readers: dict[tuple[int, int], list[Reader]] = {}
+    dequantized: dict[tuple[int, int], tuple[int, int]] = {}  # float16 weights are read through DEQUANTIZE
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for t in range(subgraph.TensorsLength()):
+            tensor = subgraph.Tensors(t)
+            if model.Buffers(tensor.Buffer()).DataLength() > 0:
+                buffer_tensors.setdefault(tensor.Buffer(), []).append((s, t))
+                buffer_type[tensor.Buffer()] = type_names.get(tensor.Type(), str(tensor.Type()))
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            name = codes[op.OpcodeIndex()]
+            for position, t in enumerate(op.InputsAsNumpy()):
+                if t >= 0:
+                    tensor_readers.setdefault((s, t), []).append((s, name, position))
+                    if name == "DEQUANTIZE":
+                        dequantized[(s, t)] = (s, int(op.OutputsAsNumpy()[0]))
+
+    def readers_of(tensor: tuple[int, int]) -> list[Reader]:
+        if tensor in dequantized:
+            return readers_of(dequantized[tensor])
+        return tensor_readers.get(tensor, [])
+
+    readers = {b: [r for t in tensors for r in readers_of(t)] for b, tensors in buffer_tensors.items()}
+    parts: Counter[str] = Counter()
+    embedding_types = set()
+    for buffer, element_type in buffer_type.items():
+        part = weight_part(readers[buffer], TFLITE_WEIGHT_PARTS)
+        parts[part] += model.Buffers(buffer).DataLength()
+        if part == "embedding":
+            embedding_types.add(element_type)
+    return {"bytes": dict(sorted(parts.items())), "embedding_dtype": ",".join(sorted(embedding_types)) or None}

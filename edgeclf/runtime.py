@@ -74,6 +74,7 @@ class Classifier:
         self.feeds_true_length: bool = manifest["input"]["feed"] == "true_length"
         self.padding_is_noop: bool = manifest["input"].get("padding_is_noop", self.masked)  # format-1 bundles
         no_token = manifest["output"].get("no_token_raw") if self.masked else None
+        # null in the manifest is NaN: what Keras itself answers when a text has no token to average over
         self.no_token_raw = None if no_token is None else np.asarray(no_token, dtype=np.float32)
 
     @classmethod
@@ -112,7 +113,8 @@ class Classifier:
         (static batch of 1) run one text at a time. Either way every row equals the text run alone.
         """
         inputs = [self.model_input(t) for t in texts]
-        run_batch = getattr(self.backend, "run_batch", None)
+        # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
+        run_batch = getattr(self.backend, "run_batch", None) if getattr(self.backend, "batch_invariant", True) else None
         if run_batch is None or batch_size <= 1 or len(inputs) <= 1:
             rows = [self.backend.run(ids) for ids in inputs]
             return self._no_token_rule(inputs, rows)

@@ -7,6 +7,11 @@ start) to rebuild a one-artifact bundle.
 
     model.edgeclf.tflite = model.tflite bytes | ZIP(manifest.json, vocab.json, labels.txt)
 
+An ``.onnx`` artifact is a single file by itself: the converter writes the vocabulary, labels, task,
+tokenizer spec and input/output rules into its ``metadata_props`` (keys ``edgeclf.*``, JSON values).
+``open_onnx_file`` reads them straight from the protobuf (``edgeclf.onnx_proto``): no ``onnx`` package.
+An ONNX file cannot hold its own sha256: its integrity is the file's.
+
 The embedded manifest is the bundle's manifest reduced to one artifact; its ``files`` section holds
 the size and sha256 of the flatbuffer prefix and of every member, all checked on open. The archive is
 untrusted input: only flat, known member names are accepted (no paths, no ``..``, no absolute names,
@@ -27,14 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeclf.bundle import MANIFEST, Bundle
+from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, check_manifest
 from edgeclf.errors import BundleError
+from edgeclf.onnx_proto import metadata_props, op_types
 
 SUFFIX = ".edgeclf.tflite"
 LABELS = "labels.txt"
 MAX_MEMBER_BYTES = 64 << 20  # a vocabulary of a million tokens is ~20 MB; anything far beyond is hostile
 MAX_MEMBERS = 16
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same bundle gives the same bytes
+ONNX_METADATA_PREFIX = "edgeclf."  # the keys convert/onnx.py writes into metadata_props
+ONNX_FORMAT, ONNX_FORMAT_VERSION = "edgeclf-onnx", 1
 
 
 def single_file_name(artifact_file: str) -> str:
@@ -109,8 +117,7 @@ def open_single_file(path: str | Path) -> SingleFileBundle:
         manifest = json.loads(members[MANIFEST].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BundleError(f"{path}: unreadable embedded manifest ({e})") from e
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise BundleError(f"{path}: the embedded manifest is not an edgeclf manifest")
+    check_manifest(manifest, f"{path}: embedded {MANIFEST}")  # before any of its values is used
     try:
         (artifact,) = manifest["artifacts"]
         model_name = _plain_name(path, artifact["file"])
@@ -154,6 +161,68 @@ def open_single_file(path: str | Path) -> SingleFileBundle:
         tmp.cleanup()
         raise
     return SingleFileBundle(root, opened.manifest, source=path, _tmp=tmp)
+
+
+def open_onnx_file(path: str | Path) -> SingleFileBundle:
+    """A lone edgeclf ``.onnx`` as a one-artifact bundle, from its ``metadata_props``; failures are ``BundleError``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
+    props = metadata_props(path, data)
+    try:
+        meta = {
+            k[len(ONNX_METADATA_PREFIX) :]: json.loads(v)
+            for k, v in props.items()
+            if k.startswith(ONNX_METADATA_PREFIX)
+        }
+    except json.JSONDecodeError as e:
+        raise BundleError(f"{path}: unreadable edgeclf metadata ({e})") from e
+    if meta.get("format") != ONNX_FORMAT:
+        raise BundleError(f"{path}: no edgeclf metadata in this .onnx (a plain ONNX model? load its bundle folder)")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > ONNX_FORMAT_VERSION:
+        raise BundleError(f"{path}: edgeclf ONNX metadata version {version!r}; edgeclf reads up to 1 (upgrade)")
+    missing = [k for k in ("task", "labels", "output", "input", "tokenizer", "vocabulary") if k not in meta]
+    if missing or not isinstance(meta["tokenizer"], dict):
+        raise BundleError(f"{path}: the edgeclf metadata lacks {', '.join(missing) or 'a tokenizer spec'}")
+
+    model_name = "model.onnx"
+    vocabulary = json.dumps(meta["vocabulary"], ensure_ascii=False).encode("utf-8")
+    # precision as the converter names it: "dynamic" graphs quantize activations at run time
+    dynamic = any(op.startswith("DynamicQuantize") for op in op_types(path, data))
+    artifact = {
+        "name": path.stem,
+        "file": model_name,
+        "format": "onnx",
+        "precision": "dynamic" if dynamic else "fp32",
+        "size": len(data),
+    }
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": meta["task"],
+        "labels": meta["labels"],
+        "output": meta["output"],
+        "input": meta["input"],
+        "tokenizer": {**meta["tokenizer"], "vocabulary_file": VOCABULARY},
+        "files": {model_name: _record(data), VOCABULARY: _record(vocabulary)},
+        "artifacts": [artifact],
+        "failed_artifacts": [],
+        "default_artifact": artifact["name"],
+        "single_file": {"layout": "ONNX model with edgeclf metadata_props", "model": model_name},
+    }
+    tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
+    root = Path(tmp.name)
+    try:  # the bytes read above, not the path again: what was parsed is what runs
+        (root / model_name).write_bytes(data)
+        (root / VOCABULARY).write_bytes(vocabulary)
+        (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    except BaseException:
+        tmp.cleanup()
+        raise
+    return SingleFileBundle(root, manifest, source=path, _tmp=tmp)
 
 
 def _record(data: bytes) -> dict[str, Any]:

@@ -34,16 +34,37 @@ def imdb_split():
 
 
 @pytest.fixture(scope="session")
-def example_bundle(tmp_path_factory, example_model_path) -> Path:
-    """The example converted once for the whole session, with its shipped held-out reviews as parity texts."""
+def example_bundle(tmp_path_factory, request) -> Path:
+    """The example converted once for the whole session, with its shipped held-out reviews as parity texts.
+
+    ``EDGECLF_TEST_BUNDLE`` names one converted elsewhere instead: the runtime's tests then need no TensorFlow
+    (the arm64 check runs them in a chroot that has none, and so does the tflite-runtime venv)."""
+    if os.environ.get("EDGECLF_TEST_BUNDLE"):
+        return Path(os.environ["EDGECLF_TEST_BUNDLE"])
     from edgeclf.convert.pipeline import convert, parity_texts_for_example
 
     out = tmp_path_factory.mktemp("bundles") / "imdb"
     convert(
-        example_model_path,
+        request.getfixturevalue("example_model_path"),
         out,
         parity_texts=parity_texts_for_example(),
         parity_source="heldout.csv",
         progress=lambda message: None,
     )
     return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``EDGECLF_TEST_BACKENDS=a,b``: cases parametrized with another backend are deselected, not skipped (the
+    tflite-runtime venv and the arm64 check run tests/test_backends.py one backend at a time)."""
+    wanted = {b.strip() for b in os.environ.get("EDGECLF_TEST_BACKENDS", "").split(",") if b.strip()}
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        backend = params.get("backend") or (params.get("case") or (None,))[0]  # test_backends.py's case: a pair
+        (drop if backend is not None and backend not in wanted else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -65,3 +65,22 @@ def test_every_package_is_installed():
         for p in repo.glob("convert/**/__init__.py")
     }
     assert found == listed
+
+
+def test_every_runtime_data_file_is_packaged():
+    """A file the runtime reads beside its modules (data/, the manifest schema) must be in pyproject's package-data,
+    or a wheel install (the device, the arm64 check) fails at Bundle.open while an editable install works."""
+    import fnmatch
+
+    import tomllib
+
+    repo = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["edgeclf"]
+    data_files = [
+        p.relative_to(repo / "edgeclf").as_posix()
+        for p in (repo / "edgeclf").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
+    assert data_files  # data/bench_texts.csv at least
+    unpackaged = [f for f in data_files if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
+    assert unpackaged == [], f"add to [tool.setuptools.package-data] 'edgeclf' in pyproject.toml: {unpackaged}"

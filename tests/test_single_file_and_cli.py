@@ -216,6 +216,21 @@ def test_truncated_and_corrupted_archives_are_refused(single, bundle_copy, tmp_p
         Classifier.load(bundle_copy / "model.tflite")
 
 
+def test_onnx_files_that_are_not_edgeclf_ones_are_refused(example_bundle, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(example_bundle / "model.onnx"))
+    del model.metadata_props[:]  # a plain ONNX model: runs in ORT, but carries no vocabulary or labels
+    onnx.save(model, str(tmp_path / "plain.onnx"))
+    with pytest.raises(BundleError, match="no edgeclf metadata"):
+        Classifier.load(tmp_path / "plain.onnx")
+    data = (example_bundle / "model.onnx").read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.onnx").write_text("not a model at all\n")
+    for bad in ("cut.onnx", "text.onnx"):
+        with pytest.raises(BundleError, match="not an ONNX model"):
+            Classifier.load(tmp_path / bad)
+
+
 def test_cli_reports_a_bad_single_file_in_one_line(single, tmp_path, capsys):
     data = bytearray(single.read_bytes())
     data[1000] ^= 0xFF

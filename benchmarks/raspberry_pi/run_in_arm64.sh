@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Run the edgeclf runtime on arm64 (Raspberry Pi OS bookworm userland) under qemu emulation and compare
-# every backend's predictions with x86_64's on the example's 200 held-out IMDB reviews.
+# every backend's predictions with x86_64's on the example's 200 held-out IMDB reviews, and run the runtime's
+# tests (tests/test_backends.py, tests/test_runtime_without_tf.py) there with pytest, for each backend.
 #
 #   sudo benchmarks/raspberry_pi/build_rootfs.sh [ROOT]     # once: 2–7 minutes
 #   sudo benchmarks/raspberry_pi/run_in_arm64.sh [ROOT]     # 3–6 minutes
 #
 # On the host (network: PyPI): builds the edgeclf wheel, converts the example (needs edgeclf[convert]),
-# runs the x86 reference, and downloads aarch64 cp311 wheels. In the chroot (no network, no host /sys):
-# two venvs, `main` (numpy 2, ai-edge-litert, onnxruntime) and `tflrt` (numpy<2, tflite-runtime 2.14),
-# then `edgeclf predict` per backend, on the bundle folder and on the single-file .tflite.
-# Results: $ROOT/opt/edgeclf-check/results.md (also printed). Exit status 1 if any run differs or fails.
+# runs the x86 reference, writes the Keras reference the tests compare with, and downloads aarch64 cp311
+# wheels (pytest too). In the chroot (no network, no host /sys, no TensorFlow): two venvs, `main` (numpy 2,
+# ai-edge-litert, onnxruntime) and `tflrt` (numpy<2, tflite-runtime 2.14); then `edgeclf predict` per
+# backend, on the bundle folder and on the single-file .tflite, and pytest per backend on that bundle
+# (EDGECLF_TEST_EMULATED=1: 300 reviews, no 1 MB text). The tests run against the installed wheel: only
+# tests/ and pyproject.toml (pytest's settings) are copied in, never the source tree.
+# Results: $ROOT/opt/edgeclf-check/results.{md,json} (also printed). Exit status 1 if any run differs or fails.
 set -uo pipefail
 
 ROOT="${1:-${EDGECLF_ARM64_ROOTFS:-/work/arm64-rootfs}}"
@@ -32,7 +36,7 @@ now() { date +%s.%N; }
 secs() { "$PY" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$2"; }
 
 # the venvs survive between runs (only the edgeclf wheel is reinstalled); everything else is rebuilt
-rm -rf "$WORK/out" "$WORK/bundle" "$WORK/wheels" && mkdir -p "$WORK/wheels/main" "$WORK/wheels/tflrt" "$WORK/out"
+rm -rf "$WORK/out" "$WORK/bundle" "$WORK/wheels" "$WORK/suite" && mkdir -p "$WORK/wheels/main" "$WORK/wheels/tflrt" "$WORK/out" "$WORK/suite/tests"
 started=$(now)
 
 # 1. Host: the edgeclf wheel (pure Python), the example bundle (+ single file), the x86 reference.
@@ -52,17 +56,21 @@ done
 [ -n "$formats" ] || die "converting the example failed: $(tail -1 "$WORK/convert.log")"
 cp "$REPO/convert/examples/imdb_bilstm/heldout.csv" "$WORK/texts.csv"
 cp "$HERE/tflite_runtime_probe.py" "$WORK/"
+cp "$REPO/pyproject.toml" "$WORK/suite/"
+cp "$REPO/tests/conftest.py" "$REPO/tests/test_backends.py" "$REPO/tests/test_runtime_without_tf.py" "$WORK/suite/tests/"
+"$PY" "$REPO/tests/test_backends.py" --write-reference "$WORK/reference.json" >"$WORK/reference.log" 2>&1 \
+  || die "writing the Keras reference failed (see $WORK/reference.log)"
 "$EDGECLF" predict "$WORK/bundle" --input "$WORK/texts.csv" --format jsonl -o "$WORK/out/x86-default.jsonl" \
   || die "the x86 reference run failed"
-echo "host: wheel, bundle ($formats) and x86 reference in $(secs "$started" "$(now)") s"
+echo "host: wheel, bundle ($formats), x86 and Keras references in $(secs "$started" "$(now)") s"
 
 # 2. Host: aarch64 cp311 wheels (pip --platform matches tags exactly: 2_27 = ai-edge-litert 2.x,
 #    2_28 = onnxruntime ≥ 1.29, 2_34 = tflite-runtime 2.14).
 t=$(now)
 "$PY" -m pip download -q --only-binary=:all: "${PLATFORMS[@]}" --python-version 3.11 -d "$WORK/wheels/main" 2>>"$WORK/download.log" \
-  "numpy>=2" ai-edge-litert==2.3.0 onnxruntime || die "downloading the aarch64 wheels failed (see $WORK/download.log)"
+  "numpy>=2" ai-edge-litert==2.3.0 onnxruntime pytest==9.2.0 || die "downloading the aarch64 wheels failed (see $WORK/download.log)"
 "$PY" -m pip download -q --only-binary=:all: "${PLATFORMS[@]}" --python-version 3.11 -d "$WORK/wheels/tflrt" 2>>"$WORK/download.log" \
-  "numpy<2" tflite-runtime==2.14.0 || die "downloading tflite-runtime failed (see $WORK/download.log)"
+  "numpy<2" tflite-runtime==2.14.0 pytest==9.2.0 || die "downloading tflite-runtime failed (see $WORK/download.log)"
 echo "host: aarch64 wheels downloaded in $(secs "$t" "$(now)") s"
 
 # 3. Chroot, offline: the two venvs.
@@ -77,6 +85,8 @@ in_chroot /bin/sh -ec "
     rm -rf venv-tflrt && python3 -m venv venv-tflrt
     venv-tflrt/bin/pip install -q --no-index --find-links wheels/tflrt 'numpy<2' tflite-runtime==2.14.0
   fi
+  venv-main/bin/python -c 'import pytest' 2>/dev/null || venv-main/bin/pip install -q --no-index --find-links wheels/main pytest==9.2.0
+  venv-tflrt/bin/python -c 'import pytest' 2>/dev/null || venv-tflrt/bin/pip install -q --no-index --find-links wheels/tflrt pytest==9.2.0
   venv-main/bin/pip install -q --no-index --no-deps --force-reinstall wheels/edgeclf/*.whl
   venv-tflrt/bin/pip install -q --no-index --no-deps --force-reinstall wheels/edgeclf/*.whl
 " || die "installing inside the chroot failed"
@@ -125,6 +135,30 @@ done
 echo >>"$results"
 "$PY" "$HERE/compare.py" "$WORK/out/x86-default.jsonl" "${runs[@]}" --json "$WORK/results.json" >>"$results"
 status=$?
+echo >>"$results"
+
+# 5. Chroot: the runtime's tests with pytest, per backend, against the host's bundle and Keras reference.
+#    test_runtime_without_tf.py runs with each venv's default backend (litert, tflite-runtime); its checks of
+#    pyproject's package list and package data need the source tree, which is not copied in.
+{
+  echo "| pytest on aarch64, backend | tests | passed | failed | errors | skipped | wall |"
+  echo "|---|---|---|---|---|---|---|"
+} >>"$results"
+deselect="not venv_runs_this_suite and not every_package_is_installed and not every_runtime_data_file_is_packaged"
+for backend in $BACKENDS; do
+  venv=venv-main
+  [ "$backend" = tflite-runtime ] && venv=venv-tflrt
+  files=("$CHECK/suite/tests/test_backends.py")
+  case $backend in litert | tflite-runtime) files+=("$CHECK/suite/tests/test_runtime_without_tf.py") ;; esac
+  t=$(now)
+  in_chroot /usr/bin/env EDGECLF_TEST_BUNDLE=$CHECK/bundle EDGECLF_TEST_REFERENCE=$CHECK/reference.json \
+    EDGECLF_TEST_BACKENDS="$backend" EDGECLF_TEST_EMULATED=1 \
+    "$CHECK/$venv/bin/pytest" -q -p no:cacheprovider --rootdir "$CHECK/suite" --junitxml "$CHECK/out/pytest-$backend.xml" \
+    "${files[@]}" -k "$deselect" >"$WORK/out/pytest-$backend.log" 2>&1
+  wall=$(secs "$t" "$(now)")
+  "$PY" "$HERE/junit_summary.py" "$WORK/out/pytest-$backend.xml" "$backend" "$wall" "$WORK/results.json" >>"$results" \
+    || status=1
+done
 echo >>"$results"
 versions='from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in __import__("sys").argv[1:]))'
 {

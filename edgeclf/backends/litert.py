@@ -1,7 +1,9 @@
 """TFLite interpreters for .tflite artifacts: LiteRT (ai-edge-litert) and the frozen tflite-runtime 2.14.
 
 tflite-runtime is the last interpreter with armv7 wheels (32-bit Raspberry Pi OS); it needs numpy < 2 and
-cannot open TF 2.21 dynamic-range artifacts (FULLY_CONNECTED version 12): the manifest says which opened.
+cannot open TF 2.21 dynamic-range artifacts with per-channel dense weights (FULLY_CONNECTED version 12), the
+converter's default; ``edgeclf convert --tflite-runtime-compatible`` avoids them, ``--verify-python`` records which
+interpreters opened each artifact.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeclf.errors import EdgeclfError
+from edgeclf.onnx_proto import op_types
 
 
 class OnnxRuntimeBackend:
@@ -38,6 +39,11 @@ class OnnxRuntimeBackend:
         self._input, self._output = inp.name, out.name
         # a symbolic (str) or missing sequence dimension: any length, fed as is
         self.dynamic_length = not isinstance(inp.shape[1], int)
+        # dynamic quantization scales activations by their range over the whole batch (split by thread): a row's
+        # result would depend on its batch-mates, so the runtime feeds such graphs one text at a time
+        self.batch_invariant = not any(
+            op.startswith("DynamicQuantize") for op in op_types(Path(model_path), Path(model_path).read_bytes())
+        )
         self._lock = threading.Lock()
 
     def run(self, ids: np.ndarray) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 One builder per layer kind, registered by kind, one module per layer family (embedding, recurrent,
 dense), like the ONNX reference evaluator's one-op-per-file layout. A builder turns a ``Layer`` into an
-``Op``: a function of (values, mask) → (values, mask) with its weights already cast to float32, so a
-compiled network holds no mutable state and can be called from any number of threads at once.
+``Op``: a function of (values, mask) → (values, mask), one pair per input for a layer that reads several
+(attention, merges), with its weights already cast to float32, so a compiled network holds no mutable
+state and can be called from any number of threads at once. Layers run in the description's topological
+order, each reading the outputs its ``inputs`` name.
 
 Inputs are batches of post-padded ids ``[B, T]``; for a masked model the mask is ``ids != 0``
 (Keras's ``Embedding(mask_zero=True)``), so padded batches give each text its own result.
@@ -25,7 +27,9 @@ from edgeclf.network import INPUT, Layer, Network
 from edgeclf.registry import import_family_modules
 
 Mask = np.ndarray | None  # bool [B, T], True where a step is real
-Op = Callable[[np.ndarray, Mask], tuple[np.ndarray, Mask]]
+# A layer reading one tensor: op(values, mask) → (values, mask). A layer reading several (attention, merges)
+# gets one (values, mask) pair per input, in the order of ``Layer.inputs``: op(*pairs) → (values, mask).
+Op = Callable[..., tuple[np.ndarray, Mask]]
 Builder = Callable[[Layer], Op]
 _BUILDERS: dict[str, Builder] = {}
 
@@ -64,8 +68,8 @@ class CompiledNetwork:
     def __init__(self, network: Network) -> None:
         self._ops = [(layer.name, layer.inputs, builder(layer.kind)(layer)) for layer in network.layers]
         for name, inputs, _ in self._ops:
-            if len(inputs) != 1:
-                raise UnsupportedModelError(f"layer {name!r} reads {len(inputs)} inputs; the numpy backend runs chains")
+            if not inputs:
+                raise UnsupportedModelError(f"layer {name!r} reads no input")
         self.output = network.output
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
@@ -73,6 +77,6 @@ class CompiledNetwork:
         if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"expected a [batch, length ≥ 1] integer matrix of token ids, got {ids.dtype} {ids.shape}")
         tensors: dict[str, tuple[np.ndarray, Mask]] = {INPUT: (ids, None)}  # the Embedding makes the mask
-        for name, (source,), op in self._ops:
-            tensors[name] = op(*tensors[source])
+        for name, sources, op in self._ops:  # topological order: every input is computed before its readers
+            tensors[name] = op(*tensors[sources[0]]) if len(sources) == 1 else op(*[tensors[s] for s in sources])
         return tensors[self.output][0]

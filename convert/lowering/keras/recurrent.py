@@ -46,6 +46,10 @@ def bidirectional_to_keras(layer: Layer, x: Any) -> Any:
     keras_layer = keras_layers(x).Bidirectional(
         forward, backward_layer=backward, merge_mode=c["merge_mode"], name=layer.name
     )
+    if c["backward"]["config"].get("unroll") and hasattr(keras_layer.backward_layer, "zero_output_for_mask"):
+        # Keras's unrolled loop zeroes the backward half's masked steps with the mask not yet reversed, which
+        # wipes real steps; left unzeroed, real steps are right and the masked ones are hidden by the mask
+        keras_layer.backward_layer.zero_output_for_mask = False
     y = keras_layer(x)
     keras_layer.set_weights(_weights(layer.weights, "forward/") + _weights(layer.weights, "backward/"))
     return y

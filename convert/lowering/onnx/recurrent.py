@@ -142,9 +142,11 @@ def _merge_directions(g: OnnxGraph, stacked: str, axis: int, merge_mode: str, hi
             return g.add("Reshape", [moved, g.int64s("shape_keep0_flatten", [0, -1])], f"{hint}/concat")
         moved = g.add("Transpose", [stacked], f"{hint}/directions_last", perm=[0, 2, 1, 3])
         return g.add("Reshape", [moved, g.int64s("shape_keep01_flatten", [0, 0, -1])], f"{hint}/concat")
-    reduce = {"sum": "ReduceSum", "ave": "ReduceMean"}.get(merge_mode)
-    if reduce is not None:
-        return g.add(reduce, [stacked, g.int64s(f"axis_{axis}", [axis])], f"{hint}/{merge_mode}", keepdims=0)
+    if merge_mode in ("sum", "ave"):  # ReduceSum takes axes as an input from opset 13, ReduceMean only from 18
+        summed = g.add("ReduceSum", [stacked, g.int64s(f"axis_{axis}", [axis])], f"{hint}/sum", keepdims=0)
+        if merge_mode == "sum":
+            return summed
+        return g.add("Div", [summed, g.constant("two", np.array(2, np.float32))], f"{hint}/ave")  # Keras: (a + b) / 2
     if merge_mode == "mul":  # ReduceProd takes axes as an input only from opset 18
         return g.add("ReduceProd", [stacked], f"{hint}/mul", axes=[axis], keepdims=0)
     raise UnsupportedModelError(f"layer {hint!r}: Bidirectional merge_mode={merge_mode!r} is not supported in ONNX")

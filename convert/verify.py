@@ -1,0 +1,96 @@
+"""Which interpreters each artifact was verified on: the one the parity check used, and optionally a second
+Python (``--verify-python``), e.g. a venv with tflite-runtime 2.14 under numpy<2, where every artifact is run
+again through edgeclf's runtime on the parity texts and compared with this process's results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT, predicted
+from edgeclf.runtime import probabilities
+
+DISTRIBUTIONS = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime", "onnxruntime": "onnxruntime"}
+
+# Runs in the other Python: edgeclf's runtime only, so that Python needs numpy, one interpreter and edgeclf.
+_RUN = """
+import json, sys
+from importlib import metadata
+from edgeclf.runtime import Classifier
+job = json.load(sys.stdin)
+results = {}
+for name, fmt in job["artifacts"]:
+    try:
+        clf = Classifier.load(job["bundle"], artifact=name)
+        backend = clf.backend.name
+        dist = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime"}.get(backend, backend)
+        results[name] = {"runtime": f"{dist} {metadata.version(dist)}", "raw": clf.raw_outputs(job["texts"]).tolist()}
+    except Exception as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].replace(job["bundle"] + "/", "")[:300]
+        results[name] = {"skipped" if "no installed backend" in reason else "error": reason}
+print(json.dumps(results))
+"""
+
+
+def runtime_label(backend_name: str) -> str:
+    """``ai-edge-litert 2.3.0`` for backend ``litert``; the numpy backend is edgeclf's own evaluator."""
+    if backend_name == "numpy":
+        return f"edgeclf numpy evaluator (numpy {np.__version__})"
+    dist = DISTRIBUTIONS.get(backend_name, backend_name)
+    try:
+        return f"{dist} {metadata.version(dist)}"
+    except metadata.PackageNotFoundError:
+        return dist
+
+
+def verify_in_python(
+    python: Path,
+    bundle: Path,
+    artifacts: list[dict[str, Any]],
+    texts: list[str],
+    here: dict[str, np.ndarray],
+    task: str,
+    logits: bool,
+    tolerance: float,
+) -> dict[str, dict[str, Any]]:
+    """Run ``artifacts`` of the (staged) bundle in ``python``; per artifact: the runtime it used and whether its
+    scores match ``here`` (this process's raw outputs), or why it failed; formats it cannot run are left out.
+
+    Same file, another build of the interpreter: float kernels agree to rounding (``tolerance`` on scores), while
+    quantized kernels differ between versions, so those are judged like quantization itself, on labels.
+    """
+    job = {"bundle": str(bundle), "texts": texts, "artifacts": [[a["name"], a["format"]] for a in artifacts]}
+    try:
+        done = subprocess.run(
+            [str(python), "-c", _RUN], input=json.dumps(job), capture_output=True, text=True, timeout=1800
+        )
+        results = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        reason = "could not run it" if "done" not in locals() else (done.stderr.strip().splitlines() or ["?"])[-1]
+        return {a["name"]: {"python": str(python), "error": reason[:200]} for a in artifacts}
+    verdicts = {}
+    for a in artifacts:
+        result = results.get(a["name"], {"error": "no result"})
+        if "skipped" in result:  # that Python has no interpreter for this format: nothing was verified
+            continue
+        if "error" in result:
+            verdicts[a["name"]] = {"python": str(python), "error": result["error"]}
+            continue
+        there_p = probabilities(np.asarray(result["raw"], dtype=np.float64), task, logits)
+        here_p = probabilities(here[a["name"]].astype(np.float64), task, logits)
+        diff = float(np.max(np.abs(there_p - here_p)))
+        same = predicted(there_p, task) == predicted(here_p, task)
+        agreement = float(np.mean(np.all(same.reshape(len(texts), -1), axis=1)))
+        verdicts[a["name"]] = {
+            "python": str(python),
+            "runtime": result["runtime"],
+            "max_abs_diff": diff,
+            "label_agreement": agreement,
+            "ok": diff <= tolerance if a["precision"] == "fp32" else agreement >= QUANTIZED_MIN_AGREEMENT,
+        }
+    return verdicts
