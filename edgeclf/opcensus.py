@@ -11,28 +11,19 @@ from pathlib import Path
 from typing import Any
 
 
-def tflite_op_names(model: Any) -> list[str]:
-    """The op type of each operator code of a parsed ``schema.Model``, by code index (``CUSTOM:<name>`` for custom
-    ops, ``BUILTIN_<n>`` for a builtin this schema does not know)."""
+def tflite_op_census(path: Path) -> dict[str, int]:
     from ai_edge_litert import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
     codes = []
     for i in range(model.OperatorCodesLength()):
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())  # the deprecated field caps at 127
         if builtin == schema.BuiltinOperator.CUSTOM:
-            codes.append(f"CUSTOM:{(code.CustomCode() or b'').decode()}")
+            codes.append(f"CUSTOM:{code.CustomCode().decode()}")
         else:
             codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
-    return codes
-
-
-def tflite_op_census(path: Path) -> dict[str, int]:
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
-    codes = tflite_op_names(model)
     census: Counter[str] = Counter()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
@@ -60,19 +51,11 @@ Reader = tuple[int, str, int]  # (subgraph, op type, input position)
 
 
 def weight_part(readers: list[Reader], parts: dict[str, str]) -> str:
-    """embedding / recurrent / dense / convolution / other for a constant read by ``readers``.
-
-    The split is by the op that reads a constant, not by the Keras layer it came from. A constant read inside a loop
-    body or by a recurrent op is recurrent, and so is one read by more than one matmul (``parts`` maps it to
-    "dense"): an unrolled layer reads its recurrent kernel once per step. So an unrolled graph that applies an input
-    kernel to all steps with one matmul counts that kernel as dense.
-    """
+    """embedding / recurrent / dense / convolution / other for a constant read by ``readers``."""
     kinds = [(subgraph, parts.get(op), position) for subgraph, op, position in readers]
     if any(kind == "embedding" and position == 0 for _, kind, position in kinds):
         return "embedding"
-    # several matmuls on one constant: the unrolled per-step reuse. Shared axes or shape tensors do not count.
-    matmuls = sum(kind == "dense" for _, kind, _ in kinds)
-    if any(subgraph > 0 or kind == "recurrent" for subgraph, kind, _ in kinds) or matmuls > 1:
+    if any(subgraph > 0 or kind == "recurrent" for subgraph, kind, _ in kinds) or len(readers) > 1:
         return "recurrent"
     for kind in ("dense", "convolution"):
         if any(k == kind for _, k, _ in kinds):
@@ -84,9 +67,13 @@ def tflite_weight_bytes(path: Path) -> dict[str, Any]:
     """Bytes of the constants by network part, and the embedding table's element type (``INT8`` once quantized)."""
     from ai_edge_litert import schema_py_generated as schema
 
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
-    codes = tflite_op_names(model)
+    codes = [
+        op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+        for code in (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
+    ]
     buffer_tensors: dict[int, list[tuple[int, int]]] = {}  # a buffer may back tensors in several subgraphs
     buffer_type: dict[int, str] = {}
     tensor_readers: dict[tuple[int, int], list[Reader]] = {}

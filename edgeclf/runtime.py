@@ -29,13 +29,11 @@ from edgeclf.tokenizer import PAD_ID, Tokenizer
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel, none if NaN
+    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel
     scores: dict[str, float]  # probability of every label, in the model's output order
 
     def to_dict(self) -> dict:
-        """JSON-ready: a NaN score (Keras's own answer in a few token-less cases) becomes null, as JSON has no NaN."""
-        scores = {label: (None if p != p else p) for label, p in self.scores.items()}
-        return {"text": self.text, "labels": self.labels, "scores": scores}
+        return {"text": self.text, "labels": self.labels, "scores": self.scores}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -112,8 +110,7 @@ class Classifier:
         are sorted by token count and each batch is post-padded only to its own longest text, so a batch
         of tweets is not padded to the longest review. Padding is only added where the model masks it
         (``padding_is_noop``); otherwise a batch holds texts of one length. Other backends
-        (static batch of 1) run one text at a time. Either way every row is the text's own result (bit-equal for
-        LiteRT and numpy; ONNX Runtime's batched matmuls may round differently, within 1e-6).
+        (static batch of 1) run one text at a time. Either way every row equals the text run alone.
         """
         inputs = [self.model_input(t) for t in texts]
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
@@ -163,9 +160,7 @@ class Classifier:
         probs = self.scores(texts, batch_size)
         predictions = []
         for text, row in zip(texts, probs, strict=True):
-            if not np.all(np.isfinite(row)):  # no label rather than argmax's silent first one
-                chosen = []
-            elif self.task == "multilabel":
+            if self.task == "multilabel":
                 chosen = [label for label, p in zip(self.labels, row, strict=True) if p >= self.threshold]
             else:
                 chosen = [self.labels[int(np.argmax(row))]]

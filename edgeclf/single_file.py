@@ -191,19 +191,13 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
     model_name = "model.onnx"
     vocabulary = json.dumps(meta["vocabulary"], ensure_ascii=False).encode("utf-8")
     # precision as the converter names it: "dynamic" graphs quantize activations at run time
-    ops = op_types(path, data)
-    dynamic = any(op.startswith("DynamicQuantize") for op in ops)
-    # the metadata does not name the form: a native recurrent op is the fused one; without one the graph is
-    # loop-free, which is what "unrolled" promises (a network without recurrent layers is loop-free either way)
-    fused = any(op in ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM") for op in ops)
+    dynamic = any(op.startswith("DynamicQuantize") for op in op_types(path, data))
     artifact = {
         "name": path.stem,
         "file": model_name,
         "format": "onnx",
         "precision": "dynamic" if dynamic else "fp32",
-        "rnn": "fused" if fused else "unrolled",
         "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
     }
     manifest = {
         "format": FORMAT,
@@ -219,9 +213,6 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
         "default_artifact": artifact["name"],
         "single_file": {"layout": "ONNX model with edgeclf metadata_props", "model": model_name},
     }
-    # the metadata is untrusted input, as the .tflite's embedded manifest is: a bad value is a BundleError here,
-    # not a KeyError or TypeError at load or predict time
-    check_manifest(manifest, f"{path}: edgeclf metadata")
     tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
     root = Path(tmp.name)
     try:  # the bytes read above, not the path again: what was parsed is what runs
