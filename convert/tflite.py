@@ -24,7 +24,7 @@ import numpy as np
 from edgeclf.bundle import MANIFEST
 from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
 from edgeclf.network import INPUT, RECURRENT_KINDS, Network
-from edgeclf.opcensus import tflite_op_census, tflite_weight_bytes
+from edgeclf.opcensus import tflite_op_census, tflite_op_names, tflite_weight_bytes
 
 # fp32: float; dynamic: int8 weights, float activations; float16: fp16 weights; int8: full integer
 # (calibrated on real texts); int16x8: 16-bit activations, 8-bit weights.
@@ -137,15 +137,12 @@ def without_cell_clip(flatbuffer: bytes) -> bytes:
 
     data = bytearray(flatbuffer)
     model = schema.Model.GetRootAs(data, 0)
+    codes = tflite_op_names(model)
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
         for o in range(subgraph.OperatorsLength()):
             op = subgraph.Operators(o)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            if (
-                max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-                != schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM
-            ):
+            if codes[op.OpcodeIndex()] != "UNIDIRECTIONAL_SEQUENCE_LSTM":
                 continue
             table = op.BuiltinOptions()
             options = schema.UnidirectionalSequenceLSTMOptions()

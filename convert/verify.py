@@ -28,7 +28,7 @@ for name, fmt in job["artifacts"]:
     try:
         clf = Classifier.load(job["bundle"], artifact=name)
         backend = clf.backend.name
-        dist = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime"}.get(backend, backend)
+        dist = job["distributions"].get(backend, backend)
         results[name] = {"runtime": f"{dist} {metadata.version(dist)}", "raw": clf.raw_outputs(job["texts"]).tolist()}
     except Exception as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0].replace(job["bundle"] + "/", "")[:300]
@@ -64,7 +64,12 @@ def verify_in_python(
     Same file, another build of the interpreter: float kernels agree to rounding (``tolerance`` on scores), while
     quantized kernels differ between versions, so those are judged like quantization itself, on labels.
     """
-    job = {"bundle": str(bundle), "texts": texts, "artifacts": [[a["name"], a["format"]] for a in artifacts]}
+    job = {
+        "bundle": str(bundle),
+        "texts": texts,
+        "artifacts": [[a["name"], a["format"]] for a in artifacts],
+        "distributions": DISTRIBUTIONS,  # one map for both sides
+    }
     try:
         done = subprocess.run(
             [str(python), "-c", _RUN], input=json.dumps(job), capture_output=True, text=True, timeout=1800

@@ -11,19 +11,27 @@ from pathlib import Path
 from typing import Any
 
 
-def tflite_op_census(path: Path) -> dict[str, int]:
+def tflite_op_names(model: Any) -> list[str]:
+    """Each operator code's name in a parsed ``schema.Model``: ``FULLY_CONNECTED``, ``CUSTOM:name``, ..."""
     from ai_edge_litert import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
     codes = []
     for i in range(model.OperatorCodesLength()):
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())  # the deprecated field caps at 127
         if builtin == schema.BuiltinOperator.CUSTOM:
-            codes.append(f"CUSTOM:{code.CustomCode().decode()}")
+            codes.append(f"CUSTOM:{(code.CustomCode() or b'').decode()}")
         else:
             codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
+    return codes
+
+
+def tflite_op_census(path: Path) -> dict[str, int]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
+    codes = tflite_op_names(model)
     census: Counter[str] = Counter()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
@@ -67,13 +75,9 @@ def tflite_weight_bytes(path: Path) -> dict[str, Any]:
     """Bytes of the constants by network part, and the embedding table's element type (``INT8`` once quantized)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(Path(path).read_bytes(), 0)
-    codes = [
-        op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
-        for code in (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))
-    ]
+    codes = tflite_op_names(model)
     buffer_tensors: dict[int, list[tuple[int, int]]] = {}  # a buffer may back tensors in several subgraphs
     buffer_type: dict[int, str] = {}
     tensor_readers: dict[tuple[int, int], list[Reader]] = {}

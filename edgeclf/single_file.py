@@ -107,10 +107,7 @@ class SingleFileBundle(Bundle):
 def open_single_file(path: str | Path) -> SingleFileBundle:
     """Verify a single-file model and rebuild its one-artifact bundle; every failure is a ``BundleError``."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
+    data = _read_bytes(path)
     members = _read_archive(path, data)
 
     try:
@@ -150,26 +147,19 @@ def open_single_file(path: str | Path) -> SingleFileBundle:
             )
 
     # Written under names checked above, into a folder only this user can read; removed with the bundle.
-    tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
-    root = Path(tmp.name)
+    tmp = _unpacked({**contents, MANIFEST: members[MANIFEST]})
     try:
-        for name, blob in contents.items():
-            (root / name).write_bytes(blob)
-        (root / MANIFEST).write_bytes(members[MANIFEST])
-        opened = Bundle.open(root)  # the usual format and version checks
+        opened = Bundle.open(Path(tmp.name))  # the usual format and version checks
     except BaseException:
         tmp.cleanup()
         raise
-    return SingleFileBundle(root, opened.manifest, source=path, _tmp=tmp)
+    return SingleFileBundle(Path(tmp.name), opened.manifest, source=path, _tmp=tmp)
 
 
 def open_onnx_file(path: str | Path) -> SingleFileBundle:
     """A lone edgeclf ``.onnx`` as a one-artifact bundle, from its ``metadata_props``; failures are ``BundleError``."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
+    data = _read_bytes(path)
     props = metadata_props(path, data)
     try:
         meta = {
@@ -213,16 +203,29 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
         "default_artifact": artifact["name"],
         "single_file": {"layout": "ONNX model with edgeclf metadata_props", "model": model_name},
     }
+    # the bytes read above, not the path again: what was parsed is what runs
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    tmp = _unpacked({model_name: data, VOCABULARY: vocabulary, MANIFEST: manifest_bytes})
+    return SingleFileBundle(Path(tmp.name), manifest, source=path, _tmp=tmp)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
+
+
+def _unpacked(files: dict[str, bytes]) -> tempfile.TemporaryDirectory:
+    """``files`` (names already checked) written into a private temporary folder; nothing is left on failure."""
     tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
-    root = Path(tmp.name)
-    try:  # the bytes read above, not the path again: what was parsed is what runs
-        (root / model_name).write_bytes(data)
-        (root / VOCABULARY).write_bytes(vocabulary)
-        (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    try:
+        for name, blob in files.items():
+            (Path(tmp.name) / name).write_bytes(blob)
     except BaseException:
         tmp.cleanup()
         raise
-    return SingleFileBundle(root, manifest, source=path, _tmp=tmp)
+    return tmp
 
 
 def _record(data: bytes) -> dict[str, Any]:
