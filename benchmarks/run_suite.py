@@ -188,7 +188,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=200, help="timed batch-1 runs per configuration")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--threads", type=bench._int_list, default=(1, 2))
+    parser.add_argument("--threads", type=bench.int_list, default=(1, 2))
     parser.add_argument("--quick", action="store_true", help="20 runs, 1 thread, no real-world models, temp folder")
     parser.add_argument("--no-realworld", action="store_true", help="only the tutorial model")
     parser.add_argument("--only-realworld", action="store_true", help="only the real-world models (no summary)")

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgeclf.bench import add_parser as add_bench_parser
+from edgeclf.bench.cli import add_parser as add_bench_parser
 from edgeclf.errors import EdgeclfError
 
 EXAMPLE = "example"

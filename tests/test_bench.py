@@ -179,3 +179,14 @@ def test_bench_module_imports_without_tensorflow():
     code = block + "import edgeclf.bench, edgeclf.cli\nedgeclf.cli.build_parser().parse_args(['bench', 'b'])\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_cli_registers_bench_without_loading_its_engine():
+    """`edgeclf predict` builds the whole parser: the bench command's arguments, never its engine or plots."""
+    code = (
+        "import sys, edgeclf.cli\nedgeclf.cli.build_parser()\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('edgeclf.bench'))\n"
+        "assert loaded == ['edgeclf.bench', 'edgeclf.bench.cli'], loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
