@@ -7,7 +7,7 @@ state), so a padded batch gives each text's own result; an unmasked model reads 
 Output ``scores``: ``[batch, units]``, the model's raw outputs (logits or probabilities, as trained).
 
 The file is deployable on its own: ``metadata_props`` hold the vocabulary, labels, task, tokenizer
-spec, output and input rules (keys ``edgeclf.*``, values JSON).
+spec, output and input rules (keys ``edgeclf.*``, values JSON; the contract is ``edgeclf.bundle.onnx_metadata``).
 
 ``dynamic`` precision: ``onnxruntime.quantization.quantize_dynamic`` (LSTM → ``com.microsoft::
 DynamicQuantizeLSTM``, the embedding ``Gather`` and ``MatMul`` → int8 weights; ORT leaves GRU and RNN
@@ -29,6 +29,7 @@ import numpy as np
 
 import edgeclf
 from edgeclf.bundle import MANIFEST, VOCABULARY
+from edgeclf.bundle.onnx_metadata import write_metadata
 from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
@@ -38,7 +39,6 @@ from edgeclf.opcensus import Reader, weight_part
 PRECISIONS = ("fp32", "dynamic")
 OUTPUT = "scores"
 IR_VERSION = 8  # opset 17 needs IR ≥ 8; kept low so older ONNX Runtime builds (e.g. aarch64 wheels) load it
-METADATA_PREFIX = "edgeclf."
 
 # dynamic quantization candidates, tried in this order; the one closest to the float graph is kept
 QUANTIZATION_CANDIDATES: list[dict[str, Any]] = [
@@ -96,18 +96,7 @@ def build_onnx_model(network: Network, rnn_form: str = "fused", metadata: dict[s
 def bundle_metadata(staging: Path) -> dict[str, str]:
     """What a lone .onnx needs to classify text, from the manifest and vocabulary staged before builders run."""
     manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
-    tokenizer = {k: v for k, v in manifest["tokenizer"].items() if k != "vocabulary_file"}
-    values = {
-        "format": "edgeclf-onnx",
-        "format_version": 1,
-        "task": manifest["task"],
-        "labels": manifest["labels"],
-        "output": manifest["output"],
-        "input": manifest["input"],
-        "tokenizer": tokenizer,
-        "vocabulary": json.loads((staging / VOCABULARY).read_text(encoding="utf-8")),
-    }
-    return {METADATA_PREFIX + key: json.dumps(value, ensure_ascii=False) for key, value in values.items()}
+    return write_metadata(manifest, json.loads((staging / VOCABULARY).read_text(encoding="utf-8")))
 
 
 def onnx_op_census(path: Path) -> dict[str, int]:

@@ -309,7 +309,7 @@ def convert(
 
 
 def _write_single_files(staging: Path, manifest: dict[str, Any], progress: Progress) -> None:
-    from edgeclf.single_file import write_single_file
+    from edgeclf.bundle.single_file import write_single_file
 
     manifest["single_files"] = []
     for artifact in [a for a in manifest["artifacts"] if a["format"] == "tflite"]:

@@ -127,7 +127,7 @@ def bundle(request, tmp_path_factory) -> Path:
     """The prebuilt bundle, or the session's example bundle copied with its single .tflite files written."""
     if PREBUILT:
         return Path(PREBUILT)
-    from edgeclf.single_file import write_single_file
+    from edgeclf.bundle.single_file import write_single_file
 
     copy = tmp_path_factory.mktemp("backends") / "imdb"
     shutil.copytree(request.getfixturevalue("example_bundle"), copy)

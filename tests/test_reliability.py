@@ -24,10 +24,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from edgeclf.bundle import Bundle
+from edgeclf.bundle.schema import format_path, iter_errors, manifest_errors, manifest_schema
+from edgeclf.bundle.single_file import write_single_file
 from edgeclf.errors import BundleError
 from edgeclf.runtime import Classifier, probabilities
-from edgeclf.schema import format_path, iter_errors, manifest_errors, manifest_schema
-from edgeclf.single_file import write_single_file
 
 FP32_TOLERANCE = 1e-5  # max |Δ| of probabilities between two float32 implementations (the converter's bound)
 RSS_TOLERANCE = 0.02  # the bound: RSS after 100,000 predictions within 2% of RSS after 1,000

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeclf.bundle.single_file import MAX_MEMBER_BYTES, open_single_file, write_single_file
 from edgeclf.cli import main
 from edgeclf.errors import BundleError
 from edgeclf.runtime import Classifier
-from edgeclf.single_file import MAX_MEMBER_BYTES, open_single_file, write_single_file
 from edgeclf.textio import parse_texts
 
 HELDOUT = Path(__file__).resolve().parent.parent / "convert" / "examples" / "imdb_bilstm" / "heldout.csv"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeclf.bundle.onnx_proto import op_types
 from edgeclf.errors import EdgeclfError
-from edgeclf.onnx_proto import op_types
 
 
 class OnnxRuntimeBackend:

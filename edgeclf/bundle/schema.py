@@ -113,7 +113,7 @@ def iter_errors(
                     for _, message in iter_errors(key, rule, root, path):
                         yield path, f"key {key!r}: {message}"
         else:
-            raise ValueError(f"edgeclf.schema does not implement the keyword {keyword!r}")
+            raise ValueError(f"edgeclf.bundle.schema does not implement the keyword {keyword!r}")
 
 
 def format_path(path: JsonPath) -> str:

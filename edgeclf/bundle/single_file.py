@@ -7,11 +7,6 @@ start) to rebuild a one-artifact bundle.
 
     model.edgeclf.tflite = model.tflite bytes | ZIP(manifest.json, vocab.json, labels.txt)
 
-An ``.onnx`` artifact is a single file by itself: the converter writes the vocabulary, labels, task,
-tokenizer spec and input/output rules into its ``metadata_props`` (keys ``edgeclf.*``, JSON values).
-``open_onnx_file`` reads them straight from the protobuf (``edgeclf.onnx_proto``): no ``onnx`` package.
-An ONNX file cannot hold its own sha256: its integrity is the file's.
-
 The embedded manifest is the bundle's manifest reduced to one artifact; its ``files`` section holds
 the size and sha256 of the flatbuffer prefix and of every member, all checked on open. The archive is
 untrusted input: only flat, known member names are accepted (no paths, no ``..``, no absolute names,
@@ -25,24 +20,20 @@ import hashlib
 import io
 import json
 import stat
-import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, check_manifest
+from edgeclf.bundle.folder import Bundle, SingleFileBundle, read_bytes, unpacked
+from edgeclf.bundle.manifest import MANIFEST, bytes_record, check_manifest
 from edgeclf.errors import BundleError
-from edgeclf.onnx_proto import metadata_props, op_types
 
 SUFFIX = ".edgeclf.tflite"
 LABELS = "labels.txt"
 MAX_MEMBER_BYTES = 64 << 20  # a vocabulary of a million tokens is ~20 MB; anything far beyond is hostile
 MAX_MEMBERS = 16
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same bundle gives the same bytes
-ONNX_METADATA_PREFIX = "edgeclf."  # the keys convert/onnx.py writes into metadata_props
-ONNX_FORMAT, ONNX_FORMAT_VERSION = "edgeclf-onnx", 1
 
 
 def single_file_name(artifact_file: str) -> str:
@@ -70,9 +61,9 @@ def write_single_file(bundle_dir: str | Path, artifact_name: str | None = None) 
     manifest["failed_artifacts"] = []
     manifest.pop("single_files", None)
     manifest["files"] = {
-        artifact["file"]: _record(flatbuffer),
-        vocabulary_file: _record(vocabulary),
-        LABELS: _record(labels),
+        artifact["file"]: bytes_record(flatbuffer),
+        vocabulary_file: bytes_record(vocabulary),
+        LABELS: bytes_record(labels),
     }
     manifest["single_file"] = {"layout": "flatbuffer followed by a ZIP archive", "model": artifact["file"]}
 
@@ -96,18 +87,10 @@ def write_single_file(bundle_dir: str | Path, artifact_name: str | None = None) 
     return out
 
 
-@dataclass
-class SingleFileBundle(Bundle):
-    """A bundle rebuilt from a single file, in a private temporary folder removed with this object."""
-
-    source: Path | None = None
-    _tmp: Any = field(default=None, repr=False)
-
-
 def open_single_file(path: str | Path) -> SingleFileBundle:
     """Verify a single-file model and rebuild its one-artifact bundle; every failure is a ``BundleError``."""
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_bytes(path)
     members = _read_archive(path, data)
 
     try:
@@ -147,89 +130,13 @@ def open_single_file(path: str | Path) -> SingleFileBundle:
             )
 
     # Written under names checked above, into a folder only this user can read; removed with the bundle.
-    tmp = _unpacked({**contents, MANIFEST: members[MANIFEST]})
+    tmp = unpacked({**contents, MANIFEST: members[MANIFEST]})
     try:
         opened = Bundle.open(Path(tmp.name))  # the usual format and version checks
     except BaseException:
         tmp.cleanup()
         raise
     return SingleFileBundle(Path(tmp.name), opened.manifest, source=path, _tmp=tmp)
-
-
-def open_onnx_file(path: str | Path) -> SingleFileBundle:
-    """A lone edgeclf ``.onnx`` as a one-artifact bundle, from its ``metadata_props``; failures are ``BundleError``."""
-    path = Path(path)
-    data = _read_bytes(path)
-    props = metadata_props(path, data)
-    try:
-        meta = {
-            k[len(ONNX_METADATA_PREFIX) :]: json.loads(v)
-            for k, v in props.items()
-            if k.startswith(ONNX_METADATA_PREFIX)
-        }
-    except json.JSONDecodeError as e:
-        raise BundleError(f"{path}: unreadable edgeclf metadata ({e})") from e
-    if meta.get("format") != ONNX_FORMAT:
-        raise BundleError(f"{path}: no edgeclf metadata in this .onnx (a plain ONNX model? load its bundle folder)")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > ONNX_FORMAT_VERSION:
-        raise BundleError(f"{path}: edgeclf ONNX metadata version {version!r}; edgeclf reads up to 1 (upgrade)")
-    missing = [k for k in ("task", "labels", "output", "input", "tokenizer", "vocabulary") if k not in meta]
-    if missing or not isinstance(meta["tokenizer"], dict):
-        raise BundleError(f"{path}: the edgeclf metadata lacks {', '.join(missing) or 'a tokenizer spec'}")
-
-    model_name = "model.onnx"
-    vocabulary = json.dumps(meta["vocabulary"], ensure_ascii=False).encode("utf-8")
-    # precision as the converter names it: "dynamic" graphs quantize activations at run time
-    dynamic = any(op.startswith("DynamicQuantize") for op in op_types(path, data))
-    artifact = {
-        "name": path.stem,
-        "file": model_name,
-        "format": "onnx",
-        "precision": "dynamic" if dynamic else "fp32",
-        "size": len(data),
-    }
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "task": meta["task"],
-        "labels": meta["labels"],
-        "output": meta["output"],
-        "input": meta["input"],
-        "tokenizer": {**meta["tokenizer"], "vocabulary_file": VOCABULARY},
-        "files": {model_name: _record(data), VOCABULARY: _record(vocabulary)},
-        "artifacts": [artifact],
-        "failed_artifacts": [],
-        "default_artifact": artifact["name"],
-        "single_file": {"layout": "ONNX model with edgeclf metadata_props", "model": model_name},
-    }
-    # the bytes read above, not the path again: what was parsed is what runs
-    manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
-    tmp = _unpacked({model_name: data, VOCABULARY: vocabulary, MANIFEST: manifest_bytes})
-    return SingleFileBundle(Path(tmp.name), manifest, source=path, _tmp=tmp)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
-
-
-def _unpacked(files: dict[str, bytes]) -> tempfile.TemporaryDirectory:
-    """``files`` (names already checked) written into a private temporary folder; nothing is left on failure."""
-    tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
-    try:
-        for name, blob in files.items():
-            (Path(tmp.name) / name).write_bytes(blob)
-    except BaseException:
-        tmp.cleanup()
-        raise
-    return tmp
-
-
-def _record(data: bytes) -> dict[str, Any]:
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def _plain_name(path: Path, name: Any) -> str:

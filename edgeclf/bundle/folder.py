@@ -13,65 +13,33 @@ itself must satisfy the published JSON Schema, ``edgeclf/manifest.schema.json``,
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from edgeclf.bundle.manifest import MANIFEST, check_manifest, sha256_of
 from edgeclf.errors import BundleError
-from edgeclf.schema import manifest_errors
 from edgeclf.tokenizer import Tokenizer, tokenizer_from_spec
-
-MANIFEST = "manifest.json"
-VOCABULARY = "vocab.json"
-FORMAT = "edgeclf-bundle"
-FORMAT_VERSION = 1
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_record(path: Path) -> dict[str, Any]:
-    return {"size": path.stat().st_size, "sha256": sha256_of(path)}
-
-
-def check_manifest(manifest: Any, where: str) -> None:
-    """Refuse anything but an edgeclf manifest of a format version this edgeclf reads that satisfies the
-    published schema (edgeclf/manifest.schema.json); the error names the first failing value. The version
-    comes first: a bundle from a newer edgeclf is told to upgrade, not that its manifest is invalid."""
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{where}: not an edgeclf manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise BundleError(f"{where}: bundle format version {version!r}; edgeclf reads up to {FORMAT_VERSION} (upgrade)")
-    problems = manifest_errors(manifest)
-    if problems:
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise BundleError(f"{where}: {problems[0]}{more}")
 
 
 @dataclass
 class Bundle:
     root: Path
     manifest: dict[str, Any]
+    # suffix → reader of a single-file deploy (.tflite: model + appended ZIP; .onnx: metadata_props); the
+    # readers build on this class, so edgeclf.bundle registers them here instead of this module importing them
+    READERS: ClassVar[dict[str, Callable[[Path], Bundle]]] = {}
 
     @classmethod
     def open(cls, path: str | Path) -> Bundle:
+        """The one open: a bundle folder, or a single-file deploy (``.tflite``, ``.onnx``) as a one-artifact bundle."""
         root = Path(path)
-        if root.is_file() and root.suffix == ".tflite":
-            from edgeclf.single_file import open_single_file  # a single-file deploy: model + appended ZIP
-
-            return open_single_file(root)
-        if root.is_file() and root.suffix == ".onnx":
-            from edgeclf.single_file import open_onnx_file  # an .onnx carries its bundle in metadata_props
-
-            return open_onnx_file(root)
+        reader = Bundle.READERS.get(root.suffix) if root.is_file() else None
+        if reader is not None:
+            return reader(root)
         if not root.is_dir():
             raise BundleError(f"{root}: not a bundle folder (run `edgeclf convert MODEL -o {root}` first)")
         try:
@@ -114,3 +82,30 @@ class Bundle:
             if artifact["name"] == name:
                 return artifact
         raise BundleError(f"{self.root}: no artifact {name!r}; it has {', '.join(a['name'] for a in artifacts)}")
+
+
+@dataclass
+class SingleFileBundle(Bundle):
+    """A bundle rebuilt from a single file, in a private temporary folder removed with this object."""
+
+    source: Path | None = None
+    _tmp: Any = field(default=None, repr=False)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read ({e.strerror or e})") from e
+
+
+def unpacked(files: dict[str, bytes]) -> tempfile.TemporaryDirectory:
+    """``files`` (names already checked) written into a private temporary folder; nothing is left on failure."""
+    tmp = tempfile.TemporaryDirectory(prefix="edgeclf-single-")
+    try:
+        for name, blob in files.items():
+            (Path(tmp.name) / name).write_bytes(blob)
+    except BaseException:
+        tmp.cleanup()
+        raise
+    return tmp
