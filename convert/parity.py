@@ -17,7 +17,8 @@ import numpy as np
 
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.errors import EdgeclfError
-from edgeclf.runtime import Classifier, probabilities
+from edgeclf.runtime import Classifier
+from edgeclf.scoring import accuracy, agreement, predicted, probabilities
 from edgeclf.tokenizer import Tokenizer
 
 KERAS_BATCH = 32
@@ -58,10 +59,6 @@ def keras_raw_outputs(model: Any, texts: list[str], tokenizer: Tokenizer | None 
         x = np.concatenate([x, np.repeat(x[-1:], fixed_batch - len(x) % fixed_batch, axis=0)])
     out = np.asarray(model.predict(x, batch_size=batch, verbose=0), dtype=np.float64)
     return out[: len(texts)].reshape(len(texts), -1)
-
-
-def predicted(probs: np.ndarray, task: str, threshold: float = 0.5) -> np.ndarray:
-    return probs >= threshold if task == "multilabel" else np.argmax(probs, axis=1)
 
 
 @dataclass
@@ -139,13 +136,13 @@ def check_parity(
     keras_p = probabilities(reference.raw, task, logits)
     ours_p = probabilities(ours_raw, task, logits)
     keras_labels, our_labels = predicted(keras_p, task), predicted(ours_p, task)
-    agreement = float(np.mean(np.all((keras_labels == our_labels).reshape(len(texts), -1), axis=1)))
+    agreed = agreement(our_labels, keras_labels)
 
     keras_acc = ours_acc = delta = None
     gold = reference.gold
     if task != "multilabel" and len(gold) and np.all(gold >= 0):
-        keras_acc = float(np.mean(keras_labels == gold))
-        ours_acc = float(np.mean(our_labels == gold))
+        keras_acc = accuracy(keras_labels, gold)
+        ours_acc = accuracy(our_labels, gold)
         delta = ours_acc - keras_acc
 
     keras_empty = probabilities(reference.empty_text_raw, task, logits)
@@ -155,7 +152,7 @@ def check_parity(
         texts=len(texts),
         max_abs_diff=max_diff,
         max_abs_diff_raw=float(np.max(np.abs(reference.raw - ours_raw))),
-        label_agreement=agreement,
+        label_agreement=agreed,
         keras_accuracy=keras_acc,
         artifact_accuracy=ours_acc,
         accuracy_delta=delta,
@@ -164,7 +161,7 @@ def check_parity(
         ok=(
             max_diff <= tolerance and empty_diff <= tolerance
             if exact
-            else agreement >= QUANTIZED_MIN_AGREEMENT
+            else agreed >= QUANTIZED_MIN_AGREEMENT
             and (delta is None or delta >= -QUANTIZED_MAX_ACCURACY_DROP - 1e-9)  # 1e-9: float rounding of counts
         ),
     )

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT, predicted
-from edgeclf.runtime import probabilities
+from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT
+from edgeclf.scoring import agreement, predicted, probabilities
 
 DISTRIBUTIONS = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime", "onnxruntime": "onnxruntime"}
 
@@ -89,13 +89,12 @@ def verify_in_python(
         there_p = probabilities(np.asarray(result["raw"], dtype=np.float64), task, logits)
         here_p = probabilities(here[a["name"]].astype(np.float64), task, logits)
         diff = float(np.max(np.abs(there_p - here_p)))
-        same = predicted(there_p, task) == predicted(here_p, task)
-        agreement = float(np.mean(np.all(same.reshape(len(texts), -1), axis=1)))
+        agreed = agreement(predicted(there_p, task), predicted(here_p, task))
         verdicts[a["name"]] = {
             "python": str(python),
             "runtime": result["runtime"],
             "max_abs_diff": diff,
-            "label_agreement": agreement,
-            "ok": diff <= tolerance if a["precision"] == "fp32" else agreement >= QUANTIZED_MIN_AGREEMENT,
+            "label_agreement": agreed,
+            "ok": diff <= tolerance if a["precision"] == "fp32" else agreed >= QUANTIZED_MIN_AGREEMENT,
         }
     return verdicts

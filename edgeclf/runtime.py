@@ -23,6 +23,7 @@ import numpy as np
 from edgeclf.backends import Backend, backends_for, open_backend
 from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
+from edgeclf.scoring import label_names, manifest_threshold, probabilities
 from edgeclf.tokenizer import PAD_ID, Tokenizer
 
 
@@ -34,26 +35,6 @@ class Prediction:
 
     def to_dict(self) -> dict:
         return {"text": self.text, "labels": self.labels, "scores": self.scores}
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(np.asarray(z, dtype=np.float64) - np.max(z, axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def probabilities(raw: np.ndarray, task: str, outputs_logits: bool) -> np.ndarray:
-    """Raw model outputs (n × units) → one probability per label (n × labels)."""
-    if task == "binary":
-        positive = _sigmoid(raw[:, 0]) if outputs_logits else raw[:, 0].astype(np.float64)
-        return np.stack([1 - positive, positive], axis=1)
-    if task == "multilabel":
-        return _sigmoid(raw) if outputs_logits else raw.astype(np.float64)
-    return _softmax(raw) if outputs_logits else raw.astype(np.float64)
 
 
 class Classifier:
@@ -68,7 +49,7 @@ class Classifier:
         self.labels = bundle.labels
         self.task: str = manifest["task"]
         self.outputs_logits: bool = manifest["output"]["logits"]
-        self.threshold: float = manifest["output"].get("threshold", 0.5)
+        self.threshold: float = manifest_threshold(manifest)
         self.masked: bool = manifest["input"]["masked"]
         self.sequence_length: int | None = manifest["input"]["sequence_length"]
         self.feeds_true_length: bool = manifest["input"]["feed"] == "true_length"
@@ -106,7 +87,7 @@ class Classifier:
     def raw_outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """The model's own outputs (logits or probabilities, as it was trained), one row per text.
 
-        A backend with ``run_batch`` gets batches of up to ``batch_size`` texts of similar length: texts
+        A backend that ``batches`` gets batches of up to ``batch_size`` texts of similar length: texts
         are sorted by token count and each batch is post-padded only to its own longest text, so a batch
         of tweets is not padded to the longest review. Padding is only added where the model masks it
         (``padding_is_noop``); otherwise a batch holds texts of one length. Other backends
@@ -114,8 +95,8 @@ class Classifier:
         """
         inputs = [self.model_input(t) for t in texts]
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
-        run_batch = getattr(self.backend, "run_batch", None) if getattr(self.backend, "batch_invariant", True) else None
-        if run_batch is None or batch_size <= 1 or len(inputs) <= 1:
+        batched = self.backend.batches and self.backend.batch_invariant
+        if not batched or batch_size <= 1 or len(inputs) <= 1:
             rows = [self.backend.run(ids) for ids in inputs]
             return self._no_token_rule(inputs, rows)
         rows = [None] * len(inputs)
@@ -123,7 +104,7 @@ class Classifier:
             matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
             for row, i in enumerate(batch):
                 matrix[row, : len(inputs[i])] = inputs[i]
-            for i, out in zip(batch, run_batch(matrix), strict=True):
+            for i, out in zip(batch, self.backend.run_batch(matrix), strict=True):
                 rows[i] = out
         return self._no_token_rule(inputs, rows)
 
@@ -158,12 +139,8 @@ class Classifier:
         if isinstance(texts, str):
             texts = [texts]
         probs = self.scores(texts, batch_size)
-        predictions = []
-        for text, row in zip(texts, probs, strict=True):
-            if self.task == "multilabel":
-                chosen = [label for label, p in zip(self.labels, row, strict=True) if p >= self.threshold]
-            else:
-                chosen = [self.labels[int(np.argmax(row))]]
-            scores = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
-            predictions.append(Prediction(text, chosen, scores))
-        return predictions
+        chosen = label_names(probs, self.labels, self.task, self.threshold)
+        return [
+            Prediction(text, names, {label: float(p) for label, p in zip(self.labels, row, strict=True)})
+            for text, names, row in zip(texts, chosen, probs, strict=True)
+        ]

@@ -18,10 +18,20 @@ from edgeclf.errors import EdgeclfError
 
 
 class Backend(Protocol):
+    """What the runtime and the bench use of an interpreter; every backend declares all of it."""
+
     name: str
     dynamic_length: bool  # True when the input is [1, None] and is resized to each text's length
+    batches: bool  # True when run_batch takes a padded [texts, length] matrix (else: one text per call)
+    batch_invariant: bool  # True when a row's result does not depend on its batch-mates
 
-    def run(self, ids: np.ndarray) -> np.ndarray: ...
+    def run(self, ids: np.ndarray) -> np.ndarray:
+        """One text's int32 ids → its raw output row."""
+        ...
+
+    def run_batch(self, ids_matrix: np.ndarray) -> np.ndarray:
+        """Post-padded ids ``[texts, length]`` (0 = padding) → raw outputs ``[texts, units]``; only when ``batches``."""
+        ...
 
 
 # name → (module, class, artifact formats it runs), in order of preference per format

@@ -21,6 +21,8 @@ class LiteRTBackend:
     """ai-edge-litert's interpreter (XNNPACK on, as it ships)."""
 
     name = "litert"
+    batches = False  # the artifacts' static batch of 1: one text per invoke
+    batch_invariant = True
 
     @staticmethod
     def interpreter_class() -> type:
@@ -53,6 +55,9 @@ class LiteRTBackend:
             self._interpreter.reset_all_variables()  # fused LSTM ops keep their state between invokes
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output)[0].copy()
+
+    def run_batch(self, ids_matrix: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} runs one text per call (batches is False)")
 
 
 class TFLiteRuntimeBackend(LiteRTBackend):

@@ -24,6 +24,8 @@ from edgeclf.numpy_layers import CompiledNetwork
 class NumpyBackend:
     name = "numpy"
     dynamic_length = True  # the evaluator takes any length, and any batch size
+    batches = True
+    batch_invariant = True  # every row is computed on its own
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
         model_path = Path(model_path)

@@ -20,6 +20,7 @@ class OnnxRuntimeBackend:
     """
 
     name = "onnxruntime"
+    batches = True
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
         import onnxruntime as ort  # ImportError: open_backend tries the next backend

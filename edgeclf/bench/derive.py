@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from edgeclf.bench.texts import BenchTexts
+from edgeclf.scoring import accuracy, agreement, manifest_threshold, predicted, probabilities
 
 
 def network_flops(folder: Path) -> dict[str, Any]:
@@ -50,11 +51,8 @@ def network_flops(folder: Path) -> dict[str, Any]:
 
 
 def postprocess(raw: np.ndarray, manifest: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from edgeclf.runtime import probabilities
-
     probs = probabilities(raw, manifest["task"], manifest["output"]["logits"])
-    threshold = manifest["output"].get("threshold", 0.5)
-    return probs, (probs >= threshold) if manifest["task"] == "multilabel" else np.argmax(probs, axis=1)
+    return probs, predicted(probs, manifest["task"], manifest_threshold(manifest))
 
 
 def derive(document: dict[str, Any], manifest: dict[str, Any], texts: BenchTexts, tokens: list[int]) -> None:
@@ -65,7 +63,7 @@ def derive(document: dict[str, Any], manifest: dict[str, Any], texts: BenchTexts
     if keras and "error" not in keras:
         _, reference = postprocess(np.asarray(keras.pop("outputs"), dtype=np.float64), manifest)
         reference_name = "keras"
-        keras["accuracy"] = float(np.mean(reference == gold)) if gold is not None else None
+        keras["accuracy"] = accuracy(reference, gold) if gold is not None else None
     elif document["configs"]:
         first = document["configs"][0]
         reference_name = f"{first['artifact']}/{first['backend']}/{first['threads']}t"
@@ -75,8 +73,8 @@ def derive(document: dict[str, Any], manifest: dict[str, Any], texts: BenchTexts
         _, labels = postprocess(np.asarray(row.pop("outputs"), dtype=np.float64), manifest)
         if reference is None:
             reference = labels
-        row["accuracy"] = float(np.mean(labels == gold)) if gold is not None else None
-        row["agreement"] = float(np.mean(np.all((labels == reference).reshape(len(labels), -1), axis=1)))
+        row["accuracy"] = accuracy(labels, gold) if gold is not None else None
+        row["agreement"] = agreement(labels, reference)
         row["agreement_with"] = reference_name
         e2e, raw, tok = row["end_to_end"], row["raw_invoke"], row["tokenizer"]
         row["throughput_texts_per_s"] = row["batch"]["size"] / (row["batch"]["p50"] / 1e6)

@@ -1,0 +1,64 @@
+"""The one place raw model outputs become probabilities, probabilities become labels, and labels are compared.
+
+Used by the runtime (``Classifier``), the converter's parity and second-interpreter checks, and the bench, so
+"agreement" means the same everywhere: the share of texts whose whole label set is identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+DEFAULT_THRESHOLD = 0.5  # multilabel: a label is predicted when its probability reaches this
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(np.asarray(z, dtype=np.float64) - np.max(z, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def probabilities(raw: np.ndarray, task: str, outputs_logits: bool) -> np.ndarray:
+    """Raw model outputs (n × units) → one probability per label (n × labels)."""
+    if task == "binary":
+        positive = _sigmoid(raw[:, 0]) if outputs_logits else raw[:, 0].astype(np.float64)
+        return np.stack([1 - positive, positive], axis=1)
+    if task == "multilabel":
+        return _sigmoid(raw) if outputs_logits else raw.astype(np.float64)
+    return _softmax(raw) if outputs_logits else raw.astype(np.float64)
+
+
+def manifest_threshold(manifest: dict[str, Any]) -> float:
+    """The multilabel threshold the bundle was converted with."""
+    return manifest["output"].get("threshold", DEFAULT_THRESHOLD)
+
+
+def predicted(probs: np.ndarray, task: str, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Per text: the label index (binary, multiclass) or a boolean per label (multilabel)."""
+    return probs >= threshold if task == "multilabel" else np.argmax(probs, axis=1)
+
+
+def label_names(
+    probs: np.ndarray, labels: Sequence[str], task: str, threshold: float = DEFAULT_THRESHOLD
+) -> list[list[str]]:
+    """The predicted label names of every text: one for binary/multiclass, any number for multilabel."""
+    chosen = predicted(probs, task, threshold)
+    if task == "multilabel":
+        return [[label for label, on in zip(labels, row, strict=True) if on] for row in chosen]
+    return [[labels[int(i)]] for i in chosen]
+
+
+def agreement(labels: np.ndarray, reference: np.ndarray) -> float:
+    """Share of texts whose predicted labels (all of them, for multilabel) equal the reference's."""
+    return float(np.mean(np.all((labels == reference).reshape(len(labels), -1), axis=1)))
+
+
+def accuracy(labels: np.ndarray, gold: np.ndarray) -> float:
+    """Share of texts whose predicted label is the gold one (binary and multiclass)."""
+    return float(np.mean(labels == gold))
