@@ -1,0 +1,7 @@
+"""``python -m edgeclf.cli``: the same as the ``edgeclf`` command."""
+
+import sys
+
+from edgeclf.cli import main
+
+sys.exit(main())
