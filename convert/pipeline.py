@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +21,11 @@ from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.parity import check_parity, keras_reference
 from edgeclf.convert.report import write_report
+from edgeclf.convert.staging import new_staging, publish, remove_stale_staging
 from edgeclf.convert.tflite import CALIBRATION_FILE, CALIBRATION_SAMPLES
 from edgeclf.convert.tokenizer_files import read_keras_tokenizer
 from edgeclf.convert.verify import runtime_label, verify_in_python
-from edgeclf.errors import EdgeclfError, UnsupportedModelError
+from edgeclf.errors import EdgeclfError, ParityError, UnsupportedModelError
 from edgeclf.network import Network
 from edgeclf.runtime import Classifier
 from edgeclf.tokenizer import KerasTokenizer, Tokenizer
@@ -196,8 +193,7 @@ def convert(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_staging(out_dir):
         progress(f"removed {stale.name}, left by a conversion that was killed")
-    # our PID in the name tells a later conversion whether this folder's owner is still alive
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-{os.getpid()}-", dir=out_dir.parent))
+    staging = new_staging(out_dir)
     try:
         (staging / VOCABULARY).write_text(json.dumps(tokenizer.vocabulary, ensure_ascii=False), encoding="utf-8")
         network_files = network.save(staging)
@@ -276,7 +272,7 @@ def convert(
             }
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.exact and not parity.ok:
-                raise EdgeclfError(
+                raise ParityError(
                     f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} > {FP32_TOLERANCE:g}"
                     "; no bundle written"
                 )
@@ -301,7 +297,7 @@ def convert(
             _write_single_files(staging, manifest, progress)
         Bundle.open(staging)  # what we wrote must load
         staging.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be shared
-        _publish(staging, out_dir)
+        publish(staging, out_dir)
         return manifest
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -361,47 +357,6 @@ def _refresh_files(folder: Path, manifest: dict[str, Any], names: list[str]) -> 
             manifest["files"][name]["size"] for name in artifact.get("extra_files", []) if name in manifest["files"]
         ]
         artifact["size"] += sum(extra)  # what the artifact needs on the device (numpy: network.json + weights.npz)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):  # it exists under another user / not a PID: keep what we cannot tell
-        return True
-    return True
-
-
-def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Remove the staging folders (``.NAME.partial-PID-*``, and their ``.old`` twins from ``_publish``) that
-    conversions to ``out_dir`` left when killed, where process PID no longer exists; returns what was removed.
-
-    A live owner's folder is kept. A reused PID only makes a stale folder look alive (it is kept, never a live
-    one removed); folders without a PID in their name (older edgeclf) are left alone, and so is an ``.old``
-    twin while ``out_dir`` is missing (a kill between ``_publish``'s two renames: it is the previous bundle).
-    """
-    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.partial-(\d+)-[^/]+?(\.old)?")
-    removed = []
-    for path in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.partial-*"):
-        match = pattern.fullmatch(path.name)
-        if not match or not path.is_dir() or path.is_symlink() or (match.group(2) and not out_dir.exists()):
-            continue
-        if not _pid_alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Move the finished bundle into place with renames, so a reader never sees a half-written one."""
-    if out_dir.exists():
-        old = staging.with_name(staging.name + ".old")
-        out_dir.rename(old)
-        staging.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out_dir)
 
 
 def _keras_version() -> str:

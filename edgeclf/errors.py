@@ -11,3 +11,7 @@ class BundleError(EdgeclfError):
 
 class UnsupportedModelError(EdgeclfError):
     """A Keras model edgeclf cannot convert (no text input, a layer it cannot lower, ...)."""
+
+
+class ParityError(EdgeclfError):
+    """A converted float32 artifact that disagrees with Keras beyond the tolerance: no bundle is written."""
