@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,14 @@ def example_bundle(tmp_path_factory, request) -> Path:
         progress=lambda message: None,
     )
     return out
+
+
+@pytest.fixture
+def bundle_copy(example_bundle, tmp_path) -> Path:
+    """A private copy of the session bundle, for tests that damage or edit it."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(example_bundle, copy)
+    return copy
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,13 +117,6 @@ def test_existing_output_is_not_replaced_without_force(workdir, example_bundle):
     (out / "keep.txt").write_text("mine")
     assert_clean_failure(run_cli("convert", "example", "-o", str(out)), "already exists")
     assert (out / "keep.txt").read_text() == "mine"
-
-
-@pytest.fixture
-def bundle_copy(example_bundle, tmp_path) -> Path:
-    copy = tmp_path / "bundle"
-    shutil.copytree(example_bundle, copy)
-    return copy
 
 
 def test_flipped_byte_in_model_is_refused(bundle_copy):

@@ -9,7 +9,6 @@ import contextlib
 import copy
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -256,13 +255,6 @@ def test_small_validator_agrees_with_jsonschema_on_generated_damage(real_manifes
 def test_format_path():
     assert format_path(("artifacts", 0, "sha256")) == "artifacts[0].sha256"
     assert format_path(("files", "vocab.json", "size")) == 'files["vocab.json"].size'
-
-
-@pytest.fixture
-def bundle_copy(example_bundle, tmp_path) -> Path:
-    copy_ = tmp_path / "bundle"
-    shutil.copytree(example_bundle, copy_)
-    return copy_
 
 
 def test_bundle_open_refuses_a_manifest_that_fails_the_schema(bundle_copy, capsys):

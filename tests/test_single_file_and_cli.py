@@ -33,7 +33,7 @@ def reviews() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bundle_copy(example_bundle, tmp_path_factory) -> Path:
+def single_file_bundle(example_bundle, tmp_path_factory) -> Path:
     """The session bundle copied (never modified in place) with a single file written into the copy."""
     copy = tmp_path_factory.mktemp("single") / "bundle"
     shutil.copytree(example_bundle, copy)
@@ -42,8 +42,8 @@ def bundle_copy(example_bundle, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def single(bundle_copy) -> Path:
-    return bundle_copy / "model.edgeclf.tflite"
+def single(single_file_bundle) -> Path:
+    return single_file_bundle / "model.edgeclf.tflite"
 
 
 def members(path: Path) -> dict[str, bytes]:
@@ -72,25 +72,25 @@ def _archive_bytes(single: Path) -> bytes:
 # --- single file -------------------------------------------------------------------------------------
 
 
-def test_single_file_layout(bundle_copy, single):
+def test_single_file_layout(single_file_bundle, single):
     data = single.read_bytes()
-    model = (bundle_copy / "model.tflite").read_bytes()
+    model = (single_file_bundle / "model.tflite").read_bytes()
     assert data.startswith(model)  # the flatbuffer is untouched; the archive follows it
     assert sorted(members(single)) == ["labels.txt", "manifest.json", "vocab.json"]
     inner = json.loads(members(single)["manifest.json"])
     assert [a["name"] for a in inner["artifacts"]] == ["tflite-fp32"]
     assert inner["files"]["model.tflite"]["sha256"] == hashlib.sha256(model).hexdigest()
     assert members(single)["labels.txt"].decode().split() == ["negative", "positive"]
-    write_single_file(bundle_copy, "tflite-fp32")
+    write_single_file(single_file_bundle, "tflite-fp32")
     assert single.read_bytes() == data  # deterministic: same bundle, same bytes
 
 
-def test_single_file_loads_in_litert_and_matches_the_folder(bundle_copy, single, reviews):
+def test_single_file_loads_in_litert_and_matches_the_folder(single_file_bundle, single, reviews):
     from ai_edge_litert.interpreter import Interpreter
 
     # the interpreter itself still opens the file as a plain model and gives the same output
     outputs = []
-    for path in (bundle_copy / "model.tflite", single):
+    for path in (single_file_bundle / "model.tflite", single):
         interpreter = Interpreter(model_path=str(path))
         (inp,) = interpreter.get_input_details()
         interpreter.resize_tensor_input(inp["index"], [1, 3], strict=True)
@@ -100,7 +100,7 @@ def test_single_file_loads_in_litert_and_matches_the_folder(bundle_copy, single,
         outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
-    folder, one_file = Classifier.load(bundle_copy), Classifier.load(single)
+    folder, one_file = Classifier.load(single_file_bundle), Classifier.load(single)
     texts = [*TEXTS, *reviews]
     np.testing.assert_array_equal(folder.raw_outputs(texts), one_file.raw_outputs(texts))
     assert [p.to_dict() for p in folder.predict(texts)] == [p.to_dict() for p in one_file.predict(texts)]
@@ -196,7 +196,7 @@ def test_tampered_model_bytes_are_refused(single, tmp_path):
         Classifier.load(bad)
 
 
-def test_truncated_and_corrupted_archives_are_refused(single, bundle_copy, tmp_path):
+def test_truncated_and_corrupted_archives_are_refused(single, single_file_bundle, tmp_path):
     data = single.read_bytes()
     cut = tmp_path / "cut.tflite"
     cut.write_bytes(data[:-200])  # the archive's directory is gone
@@ -213,7 +213,7 @@ def test_truncated_and_corrupted_archives_are_refused(single, bundle_copy, tmp_p
         Classifier.load(bad)
 
     with pytest.raises(BundleError, match="no edgeclf archive"):  # a plain model has no bundle inside
-        Classifier.load(bundle_copy / "model.tflite")
+        Classifier.load(single_file_bundle / "model.tflite")
 
 
 def test_onnx_files_that_are_not_edgeclf_ones_are_refused(example_bundle, tmp_path):
@@ -342,10 +342,10 @@ def test_predict_text_format_undecodable_argument_and_progress(example_bundle, c
 # --- edgeclf inspect ---------------------------------------------------------------------------------
 
 
-def test_inspect_folder_and_single_file(bundle_copy, single, capsys):
-    assert main(["inspect", str(bundle_copy)]) == 0
+def test_inspect_folder_and_single_file(single_file_bundle, single, capsys):
+    assert main(["inspect", str(single_file_bundle)]) == 0
     out = capsys.readouterr().out
-    size = (bundle_copy / "model.tflite").stat().st_size
+    size = (single_file_bundle / "model.tflite").stat().st_size
     for needle in ["task       binary: negative, positive (logits", "text_vectorization", "tflite-fp32 (default)",
                    f"{size:,} bytes", "WHILE 2", "agreement 1.0000", "backends installed here: litert",
                    "all match their sha256"]:  # fmt: skip
@@ -358,9 +358,9 @@ def test_inspect_folder_and_single_file(bundle_copy, single, capsys):
     assert info["manifest"]["task"] == "binary"
 
 
-def test_inspect_flags_a_modified_file(bundle_copy, tmp_path, capsys):
+def test_inspect_flags_a_modified_file(single_file_bundle, tmp_path, capsys):
     copy = tmp_path / "bundle"
-    shutil.copytree(bundle_copy, copy)
+    shutil.copytree(single_file_bundle, copy)
     with (copy / "report.md").open("a") as f:
         f.write("edited\n")
     assert main(["inspect", str(copy)]) == 1
