@@ -90,4 +90,3 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
     manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
     tmp = unpacked({model_name: data, VOCABULARY: vocabulary, MANIFEST: manifest_bytes})
     return SingleFileBundle(Path(tmp.name), manifest, source=path, _tmp=tmp)
-
