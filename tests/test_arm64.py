@@ -35,7 +35,7 @@ def _skip_reason() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = [pytest.mark.arm64, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 
 def test_arm64_predictions_match_x86():

@@ -112,6 +112,7 @@ def test_threads_give_the_serial_results(numpy_bundle, example_bundle, imdb_spli
     assert _hammer(clf, _short_reviews(imdb_split), CALLS) == []
 
 
+@pytest.mark.endurance
 @pytest.mark.skipif(not os.environ.get("EDGECLF_ENDURANCE"), reason="endurance run: set EDGECLF_ENDURANCE=1")
 @pytest.mark.parametrize("backend", ["numpy", "litert"])
 def test_threads_endurance(numpy_bundle, example_bundle, imdb_split, backend):

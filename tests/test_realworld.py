@@ -17,7 +17,10 @@ from edgeclf.runtime import Classifier
 
 ZOO = Path(__file__).resolve().parents[2] / "shared" / "realworld-models"
 TOLERANCE = 1e-5
-pytestmark = pytest.mark.skipif(not ZOO.is_dir(), reason=f"real-world models not present at {ZOO}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ZOO.is_dir(), reason=f"real-world models not present at {ZOO}"),
+]
 
 
 def sms_texts(count: int = 300) -> LabelledTexts:
