@@ -1,7 +1,7 @@
 """The Android demo's Kotlin core agrees with the Python side on every golden vector, on the JVM.
 
-tests/make_android_goldens.py writes the goldens from real models (Keras tokenizer layers, the legacy tf_keras
-Tokenizer, the LiteRT interpreter, edgeclf's runtime) into a temporary folder; the Kotlin core and its JUnit 5
+android_demo/tools/make_android_goldens.py writes the goldens from real models (Keras tokenizer layers, the legacy
+tf_keras Tokenizer, the LiteRT interpreter, edgeclf's runtime) into a temporary folder; the Kotlin core and its JUnit 5
 tests (android_demo/edgeclf-core) are compiled once per session with kotlinc (npm package kotlin-compiler,
 cached in android_demo/.toolchain) and run with the JUnit 5 console launcher (Debian package junit5).
 
@@ -31,7 +31,7 @@ KOTLIN_HOME = TOOLCHAIN / "node_modules" / "kotlin-compiler"
 JUNIT_JAR = Path("/usr/share/java/junit-platform-console-standalone.jar")
 INSTALL = "bash android_demo/tools/install_jvm_toolchain.sh"
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "android_demo" / "tools"))  # the goldens generator
 from make_android_goldens import make_goldens  # noqa: E402
 
 

@@ -16,7 +16,7 @@ dependencies {
 
 tasks.test {
     useJUnitPlatform()
-    // Golden vectors from `python tests/make_android_goldens.py DIR` (the repository's Python side):
+    // Golden vectors from `python android_demo/tools/make_android_goldens.py DIR` (the repository's Python side):
     // ./gradlew :edgeclf-core:test -PedgeclfGoldens=DIR   (without it the golden tests are skipped)
     providers.gradleProperty("edgeclfGoldens").orNull?.let { systemProperty("edgeclf.goldens", it) }
 }

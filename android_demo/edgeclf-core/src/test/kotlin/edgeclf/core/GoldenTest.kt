@@ -12,7 +12,7 @@ import java.io.File
 import kotlin.math.abs
 
 /**
- * Every golden text that tests/make_android_goldens.py wrote (directory in the EDGECLF_GOLDENS environment
+ * Every golden text that android_demo/tools/make_android_goldens.py wrote (directory in the EDGECLF_GOLDENS environment
  * variable or the edgeclf.goldens system property): the Kotlin pipeline must give the same token ids, the same
  * model input, and, fed the raw outputs LiteRT gave in Python, the same probabilities and labels.
  */
@@ -20,7 +20,7 @@ class GoldenTest {
     private val goldens: File by lazy {
         val dir = System.getProperty("edgeclf.goldens") ?: System.getenv("EDGECLF_GOLDENS")
         // tests/test_android_jvm.py always sets it (and checks the count of passed tests); a bare Gradle run may not
-        Assumptions.assumeTrue(dir != null, "no goldens: set EDGECLF_GOLDENS to what tests/make_android_goldens.py wrote")
+        Assumptions.assumeTrue(dir != null, "no goldens: set EDGECLF_GOLDENS to what android_demo/tools/make_android_goldens.py wrote")
         File(dir!!).also { require(it.isDirectory) { "$it is not a folder" } }
     }
 

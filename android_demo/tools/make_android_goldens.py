@@ -17,7 +17,7 @@ masked, logit head) and a multiclass character-level LSTM (unmasked, fixed lengt
 built and converted here with ``edgeclf convert``; and, when ../shared/realworld-models is present, the legacy
 Keras tokenizers of the real-world models, with the whole pipeline (LiteRT outputs) for spam-lstm20-keras3-h5.
 
-Run by tests/test_android_jvm.py; by hand: ``python tests/make_android_goldens.py OUT_DIR [BUNDLE_DIR]``.
+Run by tests/test_android_jvm.py; by hand: ``python android_demo/tools/make_android_goldens.py OUT_DIR [BUNDLE_DIR]``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REALWORLD = Path(os.environ.get("EDGECLF_REALWORLD_MODELS", REPO.parent / "shared" / "realworld-models"))
 RAW_TOLERANCE = 1e-5  # LiteRT through edgeclf's backend vs LiteRT here; Keras vs LiteRT for the legacy model
 
