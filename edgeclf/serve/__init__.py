@@ -7,6 +7,7 @@ imported when the command runs. Details: docs/serving.md.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from functools import partial
 from pathlib import Path
@@ -36,16 +37,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Serve bundles over HTTP with TensorFlow Serving's REST API: POST /v1/models/NAME:predict, "
         ":classify, GET /v1/models/NAME[/metadata], /healthz, /metrics. A BUNDLE is a bundle folder, a single-file "
         ".tflite/.onnx, or a TF Serving model folder (NAME/1/, NAME/2/ ...: the highest version is served and "
-        "a new one is picked up while serving). Concurrent requests are micro-batched.",
+        "a new one is picked up while serving). Concurrent requests can be micro-batched (--max-batch-size).",
     )
     s.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=_positive(int, 0), default=DEFAULT_PORT,
                    help=f"port (default: {DEFAULT_PORT}, TF Serving's REST port; 0 = any free port)")  # fmt: skip
     s.add_argument("--model-name", metavar="NAME", help="name in the URL (one BUNDLE only; default: its folder name)")
-    s.add_argument("--max-batch-size", type=_positive(int, 1), default=32, metavar="N",
-                   help="most texts per inference call when batching concurrent requests (1 = no batching; "
-                   "default: 32)")  # fmt: skip
+    s.add_argument("--max-batch-size", type=_positive(int, 1), default=1, metavar="N",
+                   help="micro-batching: most texts per inference call, taken from concurrent requests (default: 1 "
+                   "= off, as in TF Serving; when it pays: docs/serving.md)")  # fmt: skip
     s.add_argument("--batch-timeout-ms", type=_positive(float, 0), default=0.0, metavar="MS",
                    help="how long a batch waits for more requests (default 0: only those already queued)")  # fmt: skip
     s.add_argument("--max-body-bytes", type=_positive(int, 1), default=4 * 1024 * 1024, metavar="B",
@@ -60,6 +61,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(run=run)
 
 
+class _OneLine(logging.Formatter):
+    """Log records as one line each: aiohttp logs some errors with a traceback, which an operator need not see."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            message += f": {type(error).__name__}: {error}"
+        return "edgeclf serve: " + " ".join(message.split())  # aiohttp's parse errors span lines
+
+
 def _load(path: Path, artifact: str | None, backend: str | None, threads: int) -> object:
     from edgeclf import Classifier
 
@@ -72,14 +84,15 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise EdgeclfError(f"`edgeclf serve` needs the server: pip install 'edgeclf[serve]' ({e})") from None
     import asyncio
-    import logging
 
     from edgeclf.serve.metrics import Metrics
     from edgeclf.serve.repository import Repository, describe_source
 
     if args.model_name and len(args.bundles) > 1:
         raise EdgeclfError("--model-name names one model: give one BUNDLE with it")
-    logging.basicConfig(format="edgeclf serve: %(message)s", level=logging.WARNING, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     metrics = Metrics()
     models = [describe_source(path, args.model_name) for path in args.bundles]
     repository = Repository(models, partial(_load, artifact=args.artifact, backend=args.backend,

@@ -34,6 +34,7 @@ MODEL_PATH = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?:(?P<metadata>/metadata)|:(?P<verb>[A-Za-z]+))?$"
 )
 VERBS = ("predict", "classify")
+CLIENT_CLOSED = 499  # nginx's code for "client closed the request", in the metrics only
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -83,6 +84,9 @@ class Server:
             response = await handler(request)
             status = response.status
             return response
+        except asyncio.CancelledError:  # the client went away (or the drain ran out): nobody to answer
+            status = CLIENT_CLOSED
+            raise
         except web.HTTPException as e:  # aiohttp's own: unknown path, wrong method, body too large
             status = e.status
             message = e.reason
@@ -178,7 +182,8 @@ class Server:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        runner = web.AppRunner(self.app(), handle_signals=False, access_log=None,
+        # handler_cancellation: a client that disconnects cancels its handler, so its texts are never run
+        runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, handler_cancellation=True,
                                shutdown_timeout=self.settings.drain_seconds)  # fmt: skip
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port, backlog=512)

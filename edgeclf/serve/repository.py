@@ -53,8 +53,10 @@ class ServedModel:
 
     def status(self) -> list[tuple[int, str, str]]:
         """(version, TF Serving state, error message), newest first."""
-        rows: dict[int, tuple[int, str, str]] = {n: (n, "END", "") for n in self.retired}
-        rows.update({n: (n, "END", message) for n, (_, message) in self.failed.items()})
+        # copies first: the version poller thread may change these while a request reads them
+        retired, failed = list(self.retired), dict(self.failed)
+        rows: dict[int, tuple[int, str, str]] = {n: (n, "END", "") for n in retired}
+        rows.update({n: (n, "END", message) for n, (_, message) in failed.items()})
         if self.current is not None:
             rows[self.current.number] = (self.current.number, "AVAILABLE", "")
         return [rows[n] for n in sorted(rows, reverse=True)]

@@ -45,6 +45,12 @@ def _post(host: str, port: int, path: str, payload: dict, conn: http.client.HTTP
             conn.close()
 
 
+def _server_errors(server) -> float:
+    """Error answers, less 499: wrk closes its connections at the end with requests still in flight."""
+    errors = server.metric("edgeclf_request_errors_total")
+    return errors - server.metric("edgeclf_request_errors_total", code="499")
+
+
 @pytest.mark.parametrize("artifact", [None, "numpy-fp32"], ids=["default-tflite", "numpy-batched"])
 def test_micro_batched_answers_are_bit_equal_to_requests_alone(example_bundle, start_server, heldout_texts, artifact):
     """Concurrent requests merged into shared inference calls answer exactly what each gets alone. The numpy
@@ -89,7 +95,7 @@ def test_wrk_at_1_8_64_connections_zero_errors(example_bundle, start_server, hel
         assert result["requests"] > 0 and result["rps"] > 0, result["output"]
         assert result["non2xx"] == 0 and result["socket_errors"] == 0, result["output"]
         assert 0 < result["p50"] <= result["p99"]
-    assert server.metric("edgeclf_request_errors_total") == 0
+    assert _server_errors(server) == 0
     assert server.terminate() == 0
 
 
@@ -124,7 +130,7 @@ def test_version_switch_under_load_fails_no_request(example_bundle, start_server
     status = server.get("/v1/models/imdb")[1]["model_version_status"]
     assert [(s["version"], s["state"]) for s in status] == [("3", "END"), ("2", "AVAILABLE"), ("1", "END")]
     assert status[0]["status"]["error_code"] != "OK" and status[0]["status"]["error_message"]
-    assert server.metric("edgeclf_request_errors_total") == 0
+    assert _server_errors(server) == 0
     # wrk counts the requests it saw finish within its time; the server may have answered a few more
     assert server.metric("edgeclf_requests_total", route="predict", code="200") >= requests
     assert server.get("/v1/models/imdb/versions/2")[1]["model_version_status"][0]["state"] == "AVAILABLE"
