@@ -1,7 +1,7 @@
 """``edgeclf serve``: a TensorFlow-Serving-compatible REST endpoint for bundles (the ``edgeclf[serve]`` extra).
 
-Only ``add_parser`` lives here, so ``edgeclf --help`` works without the extra; the server (aiohttp) is
-imported when the command runs. Details: docs/serving.md.
+Only ``add_parser`` lives here, so ``edgeclf --help`` works without the extra; the server (Starlette on
+uvicorn) is imported when the command runs. Details: docs/serving.md.
 """
 
 from __future__ import annotations
@@ -62,14 +62,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 class _OneLine(logging.Formatter):
-    """Log records as one line each: aiohttp logs some errors with a traceback, which an operator need not see."""
+    """Log records as one line each: server libraries log some errors with a traceback, not for an operator."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             message += f": {type(error).__name__}: {error}"
-        return "edgeclf serve: " + " ".join(message.split())  # aiohttp's parse errors span lines
+        return "edgeclf serve: " + " ".join(message.split())  # some library messages span lines
 
 
 def _load(path: Path, artifact: str | None, backend: str | None, threads: int) -> object:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -235,12 +236,12 @@ def test_client_that_disconnects_harms_no_one(server, reference, texts):
             sock.sendall(head + body)
     status, answer = server.post("/v1/models/imdb:predict", {"instances": texts[:3]})
     assert status == 200 and answer["predictions"] == reference.scores(texts[:3]).tolist()
-    # malformed HTTP itself: aiohttp's plain 400, one line on the server's stderr, no traceback
+    # malformed HTTP itself: the HTTP library's plain 400, one line on the server's stderr, no traceback
     for raw in (b"GARBAGE \x00\xff\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"):
         with socket.create_connection((server.host, server.port)) as sock:
             sock.sendall(raw)
             sock.settimeout(60)
-            assert sock.recv(100).startswith(b"HTTP/1.0 400 Bad Request")
+            assert re.match(rb"HTTP/1\.[01] 400 ", sock.recv(100))
     assert "Traceback" not in server.stderr()
     # their handlers were cancelled (counted as 499, "client closed request"), not left to run for no one
     assert server.metric("edgeclf_requests_total", route="predict", code="499") >= 1
