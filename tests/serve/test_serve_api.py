@@ -280,6 +280,12 @@ def test_startup_errors_are_one_line(example_bundle, tmp_path):
             assert "Traceback" not in done.stderr
     finally:
         busy.close()
+    # without the serve extra: told how to get it
+    code = "import sys\nsys.modules['uvicorn'] = None\nfrom edgeclf.cli import main\n"
+    code += f"sys.exit(main(['serve', {str(example_bundle)!r}]))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("edgeclf: error: ") and "pip install 'edgeclf[serve]'" in done.stderr
 
 
 def test_several_models_at_once(example_bundle, start_server, tmp_path, reference):
