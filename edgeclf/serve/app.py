@@ -241,6 +241,12 @@ class Server:
             raise EdgeclfError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
         return sock
 
+    @staticmethod
+    async def _announce_stop(server: uvicorn.Server) -> None:
+        while not server.should_exit:
+            await asyncio.sleep(0.05)
+        print("edgeclf serve: stopping: draining requests in flight", file=sys.stderr, flush=True)
+
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT, then stop accepting, answer every request already taken, and return."""
         sock = self._bind()
@@ -255,9 +261,10 @@ class Server:
             backlog=512,
         )
         server = uvicorn.Server(config)
-        # uvicorn re-raises the signal it caught once it has drained; these handlers make that a no-op
+        # uvicorn handles SIGTERM/SIGINT while it serves, then re-raises the signal it caught: these handlers make
+        # that harmless (and a signal just before uvicorn takes over still stops it)
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
+            signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.005)
@@ -268,7 +275,9 @@ class Server:
         host, port = sock.getsockname()[:2]
         names = ", ".join(f"{n} (version {m.current.number})" for n, m in self._loaded())
         print(f"edgeclf serve: {names} on http://{host}:{port}", file=sys.stderr, flush=True)
+        announce = asyncio.ensure_future(self._announce_stop(server))
         await task  # returns once uvicorn has drained (up to --drain-seconds) after a signal
+        announce.cancel()
         self.repository.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.batcher.close, self.settings.drain_seconds)
         counts = ", ".join(f"{route} {n}" for route, n in sorted(self.answered.items()))
