@@ -8,13 +8,17 @@
 #   .venv-tflite-runtime       edgeclf's runtime beside tflite-runtime 2.14 and numpy<2 (it fails under numpy 2), and
 #                              pytest: tests/test_backends.py runs itself there for the tflite-runtime backend
 #   the JVM toolchain          Java 17, JUnit 5, kotlinc, for android_demo's Kotlin tests
+#   wrk                        the HTTP load generator tests/serve/ drives `edgeclf serve` with (Debian package)
 # Idempotent. Usage: bash tests/install_test_env.sh && .venv/bin/pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install -q -e ".[convert,test]"
+.venv/bin/pip install -q -e ".[convert,test,serve]"
 .venv/bin/pip install -q --no-deps "tf-keras==2.21.0" "toxic-comment-classifier==0.3.0"
 python3 -m venv .venv-tflite-runtime
 .venv-tflite-runtime/bin/pip install -q "tflite-runtime==2.14.0" "numpy<2" "pytest==9.2.0"
 .venv-tflite-runtime/bin/pip install -q --no-deps -e .
 bash android_demo/tools/install_jvm_toolchain.sh
+if ! command -v wrk >/dev/null; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q wrk
+fi

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from edgeclf.errors import EdgeclfError
 
 # in the order `edgeclf --help` lists them
-COMMANDS = ("edgeclf.convert.cli_args", "edgeclf.cli.predict", "edgeclf.cli.inspect", "edgeclf.bench.cli")
+COMMANDS = (
+    "edgeclf.convert.cli_args",
+    "edgeclf.cli.predict",
+    "edgeclf.cli.inspect",
+    "edgeclf.bench.cli",
+    "edgeclf.serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
