@@ -15,6 +15,7 @@ from pathlib import Path
 
 from edgeclf.bench import add_parser as add_bench_parser
 from edgeclf.errors import EdgeclfError
+from edgeclf.web import add_parser as add_web_parser
 
 EXAMPLE = "example"
 
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print the same as one JSON object (the manifest included)")
     i.set_defaults(run=_inspect)
     add_bench_parser(sub)
+    add_web_parser(sub)
     return parser
 
 
