@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
         reference = Classifier.load(bundle, artifact=config["artifact"]).scores(texts)
         shown = [[float(s) for _, s in c["dom"]] for c in out["cases"]]
-        parity = max(abs(a - b) for row, ref in zip(shown, reference, strict=True) for a, b in zip(row, ref))
+        pairs = [(a, b) for row, ref in zip(shown, reference, strict=True) for a, b in zip(row, ref, strict=True)]
+        parity = max(abs(a - b) for a, b in pairs)
         manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
         tflite = next(a["name"] for a in manifest["artifacts"] if a["format"] == "tflite" and a["precision"] == "fp32")
         python = {

@@ -54,6 +54,23 @@ def example_bundle(tmp_path_factory, request) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def goldens(tmp_path_factory, example_bundle) -> tuple[Path, dict[str, int]]:
+    """The golden vectors of tests/make_android_goldens.py, written once per session: the Kotlin core
+    (tests/test_android_jvm.py) and the web page's JavaScript core (tests/web/test_web_tokenizer.py) read them."""
+    import sys
+    import time
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from make_android_goldens import make_goldens
+
+    out = tmp_path_factory.mktemp("android-goldens")
+    started = time.perf_counter()
+    counts = make_goldens(out, example_bundle)
+    print(f"\ngoldens: {sum(counts.values())} texts in {len(counts)} sets in {time.perf_counter() - started:.1f} s")
+    return out, counts
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``EDGECLF_TEST_BACKENDS=a,b``: cases parametrized with another backend are deselected, not skipped (the
     tflite-runtime venv and the arm64 check run tests/test_backends.py one backend at a time)."""

@@ -34,7 +34,7 @@ def pinned_runtime_version() -> str:
 
 
 def install_hint() -> str:
-    return f"npm ci --prefix {HERE}"
+    return f"npm ci --omit=dev --prefix {HERE}"
 
 
 def find_runtime(runtime_dir: Path | None) -> tuple[Path, str]:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from page_driver import INSTALL, REPO, drive, missing_tools, serve  # noqa: E402
+from page_driver import INSTALL, REPO, drive, missing_tools, serve
 
 TOLERANCE = 1e-5  # float32 artifacts: the browser's onnxruntime-web vs Python's onnxruntime
 HELDOUT = REPO / "convert" / "examples" / "imdb_bilstm" / "heldout.csv"

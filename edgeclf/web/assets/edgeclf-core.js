@@ -121,8 +121,7 @@ export class KerasTokenizer {
       if (i !== undefined && (!this.numWords || i < this.numWords)) ids.push(i);
       else if (this.oov !== null) ids.push(this.oov);
     }
-    if (this.length === null || ids.length <= this.length) return ids;
-    return this.truncating === 'pre' ? ids.slice(ids.length - this.length) : ids.slice(0, this.length);
+    return ids; // texts_to_sequences: never truncated here (modelInput applies pad_sequences' sides)
   }
 }
 
@@ -147,8 +146,11 @@ export function tokenizerFromSpec(spec, vocabulary, pythonLowerTable) {
 /** Which ids the artifact is fed for a text (edgeclf/runtime.py Classifier.model_input). */
 export function modelInput(tokenizer, manifestInput, ids, dynamicLength) {
   const trueLength = (manifestInput.feed ?? (manifestInput.masked ? 'true_length' : 'fixed_length')) === 'true_length';
-  let x = ids;
   const length = tokenizer.length;
+  let x = ids;
+  if (length !== null && x.length > length) { // truncate: keep the first ids ('post') or the last ('pre')
+    x = tokenizer.truncating === 'pre' ? x.slice(x.length - length) : x.slice(0, length);
+  }
   if (!(trueLength && dynamicLength) && length !== null && x.length < length) {
     const pad = new Array(length - x.length).fill(PAD_ID);
     x = tokenizer.padding === 'pre' ? pad.concat(x) : x.concat(pad);
