@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"web_bench: missing {', '.join(missing)} (bash tests/install_test_env.sh)", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="edgeclf-web-bench-"))
+    load_before = os.getloadavg()[0]
     try:
         bundle = args.bundle
         if bundle is None:
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                   "runtime": config["runtime"], "artifact": config["artifact"], "reviews": len(texts),
                   "chromium": subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True,
                                              text=True).stdout.strip(),
-                  "machine": f"{platform.machine()}, {platform.python_version()}"}  # fmt: skip
+                  "machine": f"{platform.machine()}, {platform.python_version()}",
+                  "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)]}  # fmt: skip
         (args.out / "web.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
         (args.out / "web.md").write_text(render(result), encoding="utf-8")
         print(render(result))
@@ -146,7 +149,9 @@ def render(r: dict) -> str:
         "",
         f"`benchmarks/web_bench.py`: the example IMDB BiLSTM bundle, artifact `{r['artifact']}`, "
         f"{r['runtime']['name']} {r['runtime']['version']} (WASM, 1 thread) in {r['chromium']} (headless), "
-        f"{r['reviews']} held-out reviews; Python {r['machine']}. Medians; one run on a shared 2-core VM.",
+        f"{r['reviews']} held-out reviews; Python {r['machine']}. Medians; one run on a shared 2-core VM "
+        f"(1-minute load average {r['load_average_1min'][0]} before, {r['load_average_1min'][1]} after: other jobs "
+        "ran at the same time, so read ratios, not absolute times).",
         "",
         "## Page weight",
         "",
