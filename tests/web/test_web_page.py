@@ -140,7 +140,7 @@ def test_site_files_and_atomic_replace(site, example_bundle, tmp_path):
         (["web", "{tmp}/nope", "-o", "{tmp}/s"], "not a bundle folder"),
         (["web", "{bundle}", "-o", "{tmp}/s", "--artifact", "tflite-fp32"], "runs ONNX artifacts"),
         (["web", "{bundle}", "-o", "{tmp}/s", "--artifact", "nope"], "no artifact 'nope'"),
-        (["web", "{bundle}", "-o", "{tmp}/s", "--runtime-dir", "{tmp}"], "npm ci --prefix"),
+        (["web", "{bundle}", "-o", "{tmp}/s", "--runtime-dir", "{tmp}"], "npm ci --omit=dev --prefix"),
     ],
     ids=["no-bundle", "tflite-artifact", "unknown-artifact", "no-runtime"],
 )
