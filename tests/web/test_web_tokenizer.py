@@ -44,3 +44,16 @@ def test_js_core_agrees_with_every_golden(goldens, tmp_path):
     fitted = [name for name in counts if name.startswith("legacy-fitted-")]
     assert len(fitted) == 3  # legacy Tokenizers with Python's full str.lower() and final sigma
     print(f"\nJS core: {sum(counts.values())} golden texts in {len(counts)} sets, all agree")
+
+
+def test_site_carries_pythons_lower_table_only_for_legacy_tokenizers():
+    from edgeclf.web.site import site_config
+
+    legacy = {"tokenizer": {"kind": "keras_tokenizer", "lower": True, "vocabulary_file": "vocab.json"}}
+    config = site_config(legacy, {"name": "onnx-fp32", "input_shape": [1, 20]}, "1.30.0")
+    table = config["python_lower"]
+    assert table["304"] == "i\u0307" and table["65"] == "a" and str(0x3A3) not in table  # İ → i̇; Σ in context
+    assert config["dynamic_length"] is False
+    vectorizer = {"tokenizer": {"kind": "text_vectorization", "vocabulary_file": "vocab.json"}}
+    config = site_config(vectorizer, {"name": "onnx-fp32", "input_shape": [-1, -1]}, "1.30.0")
+    assert config["python_lower"] is None and config["dynamic_length"] is True
