@@ -63,6 +63,23 @@ def bundle_copy(example_bundle, tmp_path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="session")
+def goldens(tmp_path_factory, example_bundle) -> tuple[Path, dict[str, int]]:
+    """The golden vectors of android_demo/tools/make_android_goldens.py, written once per session: the Kotlin core
+    (tests/test_android_jvm.py) and the web page's JavaScript core (tests/web/test_web_tokenizer.py) read them."""
+    import sys
+    import time
+
+    sys.path.insert(0, str(REPO / "android_demo" / "tools"))
+    from make_android_goldens import make_goldens
+
+    out = tmp_path_factory.mktemp("android-goldens")
+    started = time.perf_counter()
+    counts = make_goldens(out, example_bundle)
+    print(f"\ngoldens: {sum(counts.values())} texts in {len(counts)} sets in {time.perf_counter() - started:.1f} s")
+    return out, counts
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``EDGECLF_TEST_BACKENDS=a,b``: cases parametrized with another backend are deselected, not skipped (the
     tflite-runtime venv and the arm64 check run tests/test_backends.py one backend at a time)."""

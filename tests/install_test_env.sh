@@ -9,6 +9,8 @@
 #                              pytest: tests/test_backends.py runs itself there for the tflite-runtime backend
 #   the JVM toolchain          Java 17, JUnit 5, kotlinc, for android_demo's Kotlin tests
 #   wrk                        the HTTP load generator tests/serve/ drives `edgeclf serve` with (Debian package)
+#   the browser test           Debian's chromium (apt; never a Playwright browser download), node/npm, and
+#                              `npm ci` in edgeclf/web (onnxruntime-web for the page, playwright-core to drive it)
 # Idempotent. Usage: bash tests/install_test_env.sh && .venv/bin/pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +23,19 @@ python3 -m venv .venv-tflite-runtime
 bash android_demo/tools/install_jvm_toolchain.sh
 if ! command -v wrk >/dev/null; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q wrk
+fi
+# tests/web: chromium from Debian (skipped with a reason where it cannot be installed; a failure under CI=true)
+web_packages=()
+dpkg -s chromium >/dev/null 2>&1 || web_packages+=(chromium)
+command -v node >/dev/null 2>&1 || web_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || web_packages+=(npm)
+if [ "${#web_packages[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq "${web_packages[@]}"; } \
+        || echo "install_test_env: could not install ${web_packages[*]}; tests/web will skip (fail under CI=true)" >&2
+fi
+# the page's npm packages, exactly as package-lock.json records them (re-installed only when the lock changes)
+if command -v npm >/dev/null 2>&1 && ! cmp -s edgeclf/web/package-lock.json edgeclf/web/node_modules/.edgeclf-installed-lock; then
+    npm ci --prefix edgeclf/web --no-audit --no-fund
+    cp edgeclf/web/package-lock.json edgeclf/web/node_modules/.edgeclf-installed-lock
 fi

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -30,9 +29,6 @@ TOOLCHAIN = Path(os.environ.get("EDGECLF_JVM_TOOLCHAIN", DEMO / ".toolchain"))
 KOTLIN_HOME = TOOLCHAIN / "node_modules" / "kotlin-compiler"
 JUNIT_JAR = Path("/usr/share/java/junit-platform-console-standalone.jar")
 INSTALL = "bash android_demo/tools/install_jvm_toolchain.sh"
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "android_demo" / "tools"))  # the goldens generator
-from make_android_goldens import make_goldens  # noqa: E402
 
 
 def _missing_toolchain() -> list[str]:
@@ -80,15 +76,6 @@ def _compile(what: str, sources: list[Path], classpath: list[Path]) -> Path:
 def core_classes() -> Path:
     """The Kotlin core and its JUnit tests, compiled against the JUnit 5 console launcher (which holds the API)."""
     return _compile("edgeclf-core", _sources(), [JUNIT_JAR])
-
-
-@pytest.fixture(scope="session")
-def goldens(tmp_path_factory, example_bundle) -> tuple[Path, dict[str, int]]:
-    out = tmp_path_factory.mktemp("android-goldens")
-    started = time.perf_counter()
-    counts = make_goldens(out, example_bundle)
-    print(f"\ngoldens: {sum(counts.values())} texts in {len(counts)} sets in {time.perf_counter() - started:.1f} s")
-    return out, counts
 
 
 def _junit_failures(reports: Path) -> list[str]:

@@ -79,8 +79,8 @@ def test_every_runtime_data_file_is_packaged():
     data_files = [
         p.relative_to(repo / "edgeclf").as_posix()
         for p in (repo / "edgeclf").rglob("*")
-        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
-    ]
+        if p.is_file() and p.suffix not in (".py", ".pyc") and not {"__pycache__", "node_modules"} & set(p.parts)
+    ]  # node_modules: what `npm ci` installs into edgeclf/web (the web page's runtime), never packaged
     assert data_files  # data/bench_texts.csv at least
     unpackaged = [f for f in data_files if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
     assert unpackaged == [], f"add to [tool.setuptools.package-data] 'edgeclf' in pyproject.toml: {unpackaged}"

@@ -22,6 +22,7 @@ COMMANDS = (
     "edgeclf.cli.inspect",
     "edgeclf.bench.cli",
     "edgeclf.serve",
+    "edgeclf.web",
 )
 
 
