@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.errors import EdgeclfError
+from edgeclf.selection import describe_choice
 
 EXAMPLE = "example"
 
@@ -92,6 +93,7 @@ def _convert(args: argparse.Namespace) -> int:
                 f"{artifact['name']}: {artifact['size']:,} bytes, max |Δ| {p['max_abs_diff']:.2e} vs Keras, "
                 f"label agreement {p['label_agreement']:.4f} on {p['texts']} texts"
             )
+        print(describe_choice(manifest))
         print(f"bundle written to {args.output} ({manifest['conversion_seconds']} s)")
     return 0
 

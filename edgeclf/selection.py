@@ -92,35 +92,55 @@ def choose(
 ) -> Choice:
     """The artifact (and backend) to run when the caller named none.
 
-    Order of preference: an artifact the user pinned at conversion; the device record's ranking; the manifest's
-    ranking (measured where it was converted); any other exact artifact; any artifact at all. At each step only
-    artifacts with a backend installed here (or the one named) count.
+    Order of preference: an artifact the user pinned at conversion; the device record's ranking (with the backend
+    measured fastest there); the manifest's ranking (measured where it was converted); any other exact artifact;
+    any artifact at all. At each step only artifacts with a backend installed here (or the one named) count.
     """
     installed = set(installed)
     artifacts = {a["name"]: a for a in manifest["artifacts"]}
 
-    def runnable(name: str) -> str | None:
-        artifact = artifacts.get(name)
-        if artifact is None:
+    def runnable(name: str, preferred: str | None = None) -> str | None:
+        if name not in artifacts:
             return None
-        options = backends_for(artifact["format"])
-        usable = [b for b in options if b == backend] if backend else [b for b in options if b in installed]
+        options = [backend] if backend else [preferred, *backends_for(artifacts[name]["format"])]
+        usable = [b for b in options if b in backends_for(artifacts[name]["format"]) and (backend or b in installed)]
         return usable[0] if usable else None
 
     choice = manifest.get("default_choice") or {}
     default = manifest["default_artifact"]
     if choice.get("rule") == PINNED and (backend is None or runnable(default)):
         return Choice(default, None, "pinned at conversion (--default-artifact)")
-    sources = []
     if device_record:
-        sources.append((device_record["ranking"], f"fastest exact on this device ({device_record.get('machine')})"))
-    if choice.get("ranking"):
-        sources.append((choice["ranking"], f"fastest exact where converted ({choice.get('measured_on')})"))
-    sources.append(([n for n, a in artifacts.items() if is_exact(a)], "an exact artifact"))
-    sources.append(([default, *artifacts], "the only kind whose backend is installed"))
+        measured = device_record.get("measured", {})
+        for name in device_record["ranking"]:
+            found = runnable(name, measured.get(name, {}).get("backend"))
+            if found:
+                return Choice(name, found, f"fastest exact on this device ({device_record.get('machine')})")
+    sources = [
+        (choice.get("ranking", []), f"fastest exact where converted ({choice.get('measured_on')})"),
+        ([n for n, a in artifacts.items() if is_exact(a)], "an exact artifact with an installed backend"),
+        ([default, *artifacts], "the first artifact with an installed backend"),
+    ]
     for names, reason in sources:
         for name in names:
             found = runnable(name)
             if found:
                 return Choice(name, found, reason)
     return Choice(default, backend, "the bundle's default")  # opening it names what is missing
+
+
+def describe_choice(manifest: Mapping[str, Any]) -> str:
+    """One line for the console and ``inspect``: which artifact is the default, and why."""
+    default, choice = manifest["default_artifact"], manifest.get("default_choice") or {}
+    latency = {a["name"]: a["latency"] for a in manifest["artifacts"] if "latency" in a}
+    if choice.get("rule") == PINNED:
+        return f"default artifact: {default} (pinned with --default-artifact)"
+    timed = ", ".join(f"{n} {latency[n]['p50_us']:,.0f} µs" for n in choice.get("ranking", []) if n in latency)
+    if choice.get("rule") != FASTEST_EXACT or not timed:  # bundles of older edgeclf versions
+        return f"default artifact: {default}"
+    if not timed:
+        return f"default artifact: {default} (no exact artifact could be timed here)"
+    return (
+        f"default artifact: {default}, the fastest exact one here (median per text, {latency[default]['backend']}: "
+        f"{timed}); a device without its backend runs the next one it has"
+    )

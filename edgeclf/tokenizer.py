@@ -30,7 +30,7 @@ _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 # punctuation never touch the bytes of a multi-byte character (all ≥ 0x80), and bytes.split() splits on exactly
 # TF's ASCII whitespace. About 2.5× faster than the str path on reviews: the tokenizer is most of the wrapper cost.
 _BYTES_LOWER = bytes(range(256)).translate(bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123))))
-_BYTES_PUNCTUATION = b'!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\''
+_BYTES_PUNCTUATION = b"!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'"
 
 STANDARDIZE_MODES = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
 SPLIT_MODES = ("whitespace", "character", None)
