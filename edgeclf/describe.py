@@ -121,7 +121,7 @@ def render(info: dict[str, Any]) -> list[str]:
             f"parity     {p.get('texts')} texts from {p.get('source')}; Keras accuracy "
             f"{_num(p.get('keras_accuracy'), '.4f')}; float32 tolerance {p.get('tolerance_fp32')}"
         )
-    lines.append(f"default    {info['default_choice']}")
+    lines.append(f"default    {info['default_choice'].removeprefix('default artifact: ')}")
     lines.append(f"           on this machine: {info['default_here']}")
     lines.append("artifacts")
     for a in info["artifacts"]:

@@ -140,7 +140,8 @@ def describe_choice(manifest: Mapping[str, Any]) -> str:
         return f"default artifact: {default}"
     if not timed:
         return f"default artifact: {default} (no exact artifact could be timed here)"
+    backend = latency[default]["backend"]
     return (
-        f"default artifact: {default}, the fastest exact one here (median per text, {latency[default]['backend']}: "
-        f"{timed}); a device without its backend runs the next one it has"
+        f"default artifact: {default} ({backend}), the fastest exact one here; median per text: {timed}. "
+        f"A device without {backend} runs the next of these it can"
     )
