@@ -100,7 +100,8 @@ def test_single_file_loads_in_litert_and_matches_the_folder(single_file_bundle, 
         outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
-    folder, one_file = Classifier.load(single_file_bundle), Classifier.load(single)
+    one_file = Classifier.load(single)
+    folder = Classifier.load(single_file_bundle, artifact=one_file.artifact)
     texts = [*TEXTS, *reviews]
     np.testing.assert_array_equal(folder.raw_outputs(texts), one_file.raw_outputs(texts))
     assert [p.to_dict() for p in folder.predict(texts)] == [p.to_dict() for p in one_file.predict(texts)]
