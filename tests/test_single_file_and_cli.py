@@ -347,7 +347,9 @@ def test_inspect_folder_and_single_file(single_file_bundle, single, capsys):
     assert main(["inspect", str(single_file_bundle)]) == 0
     out = capsys.readouterr().out
     size = (single_file_bundle / "model.tflite").stat().st_size
-    for needle in ["task       binary: negative, positive (logits", "text_vectorization", "tflite-fp32 (default)",
+    default = json.loads((single_file_bundle / "manifest.json").read_text())["default_artifact"]
+    for needle in ["task       binary: negative, positive (logits", "text_vectorization", f"{default} (default)",
+                   "the fastest exact one here", "latency at conversion:",
                    f"{size:,} bytes", "WHILE 2", "agreement 1.0000", "backends installed here: litert",
                    "all match their sha256"]:  # fmt: skip
         assert needle in out, needle
