@@ -145,7 +145,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("--default-artifact", metavar="NAME|smallest",
                    help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip
     c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
-                   help="recurrent forms (default per format; TFLite: loop = WHILE, exact under masking)")  # fmt: skip
+                   help="recurrent forms: loop, fused, unrolled (default: per format and model; TFLite: fused "
+                        "for a static input length with an LSTM, else loop; ONNX: fused)")  # fmt: skip
     t = c.add_argument_group("models that take token ids (no TextVectorization layer)")
     t.add_argument(
         "--tokenizer",

@@ -190,7 +190,7 @@ def convert(
     if parity_texts is None:
         parity_texts, parity_source = synthetic_texts(tokenizer), "synthetic texts drawn from the model's vocabulary"
 
-    plans = plan_artifacts(formats, precisions, rnn_forms)
+    plans = plan_artifacts(formats, precisions, rnn_forms, network)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_staging(out_dir):
@@ -243,7 +243,8 @@ def convert(
             manifest["calibration"] = {"texts": len(ids), "source": source, "drawn": "the first, in file order"}
 
         progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
-        reference = keras_reference(model, parity_texts, tokenizer, model_takes_text)
+        text_alone = network.sequence_length is None and not network.padding_is_noop
+        reference = keras_reference(model, parity_texts, tokenizer, model_takes_text, text_alone)
         if network.masked:  # what Keras gives a text with no tokens: every step masked (fused kernels cannot mask)
             # JSON has no NaN: null stands for it (Keras's global average over no real step is 0/0)
             no_token = [float(v) for v in reference.empty_text_raw[0]]
@@ -275,8 +276,9 @@ def convert(
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.exact and not parity.ok:
                 raise ParityError(
-                    f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} > {FP32_TOLERANCE:g}"
-                    "; no bundle written"
+                    f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} (tolerance "
+                    f"{FP32_TOLERANCE:g}), raw {parity.max_abs_diff_raw:.3g} (tolerance {parity.tolerance_raw:.3g}), "
+                    f"empty text {parity.empty_text_abs_diff:.3g}; no bundle written"
                 )
 
         if verify_python is not None:

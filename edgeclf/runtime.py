@@ -38,11 +38,13 @@ BATCH_TOKEN_BUDGET = 4096
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel
+    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel, none if NaN
     scores: dict[str, float]  # probability of every label, in the model's output order
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "labels": self.labels, "scores": self.scores}
+        """JSON-ready: a NaN score (Keras's own answer in a few token-less cases) becomes null, as JSON has no NaN."""
+        scores = {label: (None if p != p else p) for label, p in self.scores.items()}
+        return {"text": self.text, "labels": self.labels, "scores": scores}
 
 
 class Classifier:

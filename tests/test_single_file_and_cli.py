@@ -232,6 +232,19 @@ def test_onnx_files_that_are_not_edgeclf_ones_are_refused(example_bundle, tmp_pa
             Classifier.load(tmp_path / bad)
 
 
+@pytest.mark.parametrize(("key", "value"), [("input", {}), ("labels", "positive")])
+def test_onnx_metadata_that_breaks_the_manifest_schema_is_refused(example_bundle, tmp_path, key, value):
+    """The metadata is untrusted input, schema-checked like a .tflite's embedded manifest: BundleError, no KeyError."""
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(example_bundle / "model.onnx"))
+    (prop,) = [p for p in model.metadata_props if p.key == f"edgeclf.{key}"]
+    prop.value = json.dumps(value)
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(BundleError, match=rf"bad\.onnx: edgeclf metadata: .*{key}"):
+        Classifier.load(tmp_path / "bad.onnx")
+    assert Classifier.load(example_bundle / "model.onnx").labels  # the unedited file passes the same check
+
+
 def test_cli_reports_a_bad_single_file_in_one_line(single, tmp_path, capsys):
     data = bytearray(single.read_bytes())
     data[1000] ^= 0xFF
