@@ -85,31 +85,43 @@ def convert_all(model: Path, work: Path, texts: Any, source: str, **convert_opti
     return bundles, failed
 
 
-def headline(document: dict[str, Any]) -> str:
-    """The README table: edgeclf per artifact/backend at one thread vs Keras vs the raw interpreter, as ratios."""
-    rows = [r for r in document["configs"] if r["threads"] == 1]
-    best = min(rows, key=lambda r: r["end_to_end"]["p50"])
-    keras = document.get("keras") or {}
+def _backend_table(rows: list[dict[str, Any]], keras: dict[str, Any] | None) -> list[str]:
     lines = [
-        "| what runs the text | p50 µs | p90 µs | × best edgeclf p50 | raw invoke p50 µs | e2e / raw | accuracy "
-        "| size KB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| artifact | e2e p50 µs | raw p50 µs | e2e / raw | roofline µs | raw / roofline | × predict "
+        "| × tf.function | accuracy | size KB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    if keras and "error" not in keras:
-        for call, key in (("Keras `model.predict`", "predict"), ("Keras `tf.function(model)`", "function")):
-            s = keras[key]
-            lines.append(
-                f"| {call} (TF {keras['tensorflow']}) | {s['p50']:,.0f} | {s['p90']:,.0f} | "
-                f"{s['p50'] / best['end_to_end']['p50']:.1f}× | – | – | {keras['accuracy']:.4f} | "
-                f"{keras['size_bytes'] / 1024:,.0f} |"
-            )
     for r in sorted(rows, key=lambda r: r["end_to_end"]["p50"]):
-        e = r["end_to_end"]
+        e2e = r["end_to_end"]["p50"]
+        predict = f"{keras['predict']['p50'] / e2e:,.0f}×" if keras else "–"
+        function = f"{keras['function']['p50'] / e2e:,.1f}×" if keras else "–"
+        roof = r.get("roofline_p50_us")
+        roof_cells = f"{roof:,.0f} | {r['raw_over_roofline']:.2f}" if roof else "– | –"
         lines.append(
-            f"| edgeclf `{r['artifact']}` on {r['backend']} | {e['p50']:,.0f} | {e['p90']:,.0f} | "
-            f"{e['p50'] / best['end_to_end']['p50']:.1f}× | {r['raw_invoke']['p50']:,.0f} | "
-            f"{r['wrapper_overhead_ratio']:.2f}× | {r['accuracy']:.4f} | {r['size_bytes'] / 1024:,.0f} |"
+            f"| `{r['artifact']}` | {e2e:,.0f} | {r['raw_invoke']['p50']:,.0f} | {r['wrapper_overhead_ratio']:.2f} "
+            f"| {roof_cells} | {predict} | {function} | {r['accuracy']:.4f} | {r['size_bytes'] / 1024:,.0f} |"
         )
+    return lines
+
+
+def headline(document: dict[str, Any]) -> str:
+    """The README tables: one per backend, each artifact at one thread: end to end, raw interpreter, the roofline
+    from the bench's own FLOP probes, and Keras's ``model.predict`` / ``tf.function`` on the same texts."""
+    rows = [r for r in document["configs"] if r["threads"] == 1]
+    keras = document.get("keras") or None
+    keras = keras if keras and "error" not in keras else None
+    lines = []
+    if keras:
+        lines.append(
+            f"Keras (TF {keras['tensorflow']}) on the same texts: `model.predict` p50 "
+            f"{keras['predict']['p50']:,.0f} µs, `tf.function(model)` p50 {keras['function']['p50']:,.0f} µs, "
+            f"accuracy {keras['accuracy']:.4f}. Roofline: the text's FLOPs on one core, input projections at the "
+            f"bench's matmul rate ({document['compute']['matmul_gflops']:.0f} GFLOP/s), recurrent matvecs at its "
+            f"matvec rate ({document['compute']['matvec_gflops']:.0f} GFLOP/s); median over the timed texts.\n"
+        )
+    fastest = {b: min(r["end_to_end"]["p50"] for r in rows if r["backend"] == b) for b in {r["backend"] for r in rows}}
+    for backend in sorted(fastest, key=fastest.get):
+        lines += [f"\n**{backend}**\n", *_backend_table([r for r in rows if r["backend"] == backend], keras)]
     return "\n".join(lines) + "\n"
 
 

@@ -104,18 +104,23 @@ class _Registration:
     builder: Builder
     precisions: tuple[str, ...]
     rnn_forms: tuple[str, ...]
+    default_form: Callable[[Network], str] | None = None  # per model; else the first of rnn_forms
 
 
 _BUILDERS: dict[str, _Registration] = {}
 
 
 def builds(
-    artifact_format: str, precisions: tuple[str, ...], rnn_forms: tuple[str, ...]
+    artifact_format: str,
+    precisions: tuple[str, ...],
+    rnn_forms: tuple[str, ...],
+    default_form: Callable[[Network], str] | None = None,
 ) -> Callable[[Builder], Builder]:
-    """Register the builder of one format with the precisions and recurrent forms it can produce."""
+    """Register the builder of one format with the precisions and recurrent forms it can produce, and optionally
+    how it picks its default form for a given network."""
 
     def register(fn: Builder) -> Builder:
-        _BUILDERS[artifact_format] = _Registration(fn, precisions, rnn_forms)
+        _BUILDERS[artifact_format] = _Registration(fn, precisions, rnn_forms, default_form)
         return fn
 
     return register
@@ -134,11 +139,15 @@ def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]
 
 
 def plan_artifacts(
-    formats: list[str] | None = None, precisions: list[str] | None = None, rnn_forms: list[str] | None = None
+    formats: list[str] | None = None,
+    precisions: list[str] | None = None,
+    rnn_forms: list[str] | None = None,
+    network: Network | None = None,
 ) -> list[ArtifactPlan]:
     """Every (format, form, precision) asked for that the format can produce.
 
-    Defaults: ``DEFAULT_FORMATS``; each format in its own default form (the first it registered), in
+    Defaults: ``DEFAULT_FORMATS``; each format in its own default form (chosen for ``network`` where the format
+    registered a rule, else the first form it registered), in
     the ``DEFAULT_PRECISIONS`` it supports. Precisions and forms asked for apply to the formats that have
     them (``--quantize fp32,int8`` makes TFLite int8 and ONNX fp32); one that no chosen format can produce,
     or a format named explicitly that is left with nothing, is an error. The first plan is the float32
@@ -161,7 +170,10 @@ def plan_artifacts(
                 )
     for artifact_format, registration in registrations.items():
         precisions_here = [p for p in precisions or DEFAULT_PRECISIONS if p in registration.precisions]
-        forms_here = [f for f in rnn_forms or [registration.rnn_forms[0]] if f in registration.rnn_forms]
+        default = registration.rnn_forms[0]
+        if network is not None and registration.default_form is not None:
+            default = registration.default_form(network)
+        forms_here = [f for f in rnn_forms or [default] if f in registration.rnn_forms]
         if not (precisions_here and forms_here):
             if formats is None:  # a default format that can write none of it is simply left out
                 continue

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.errors import EdgeclfError
+from edgeclf.selection import describe_choice
 
 EXAMPLE = "example"
 
@@ -92,6 +93,7 @@ def _convert(args: argparse.Namespace) -> int:
                 f"{artifact['name']}: {artifact['size']:,} bytes, max |Δ| {p['max_abs_diff']:.2e} vs Keras, "
                 f"label agreement {p['label_agreement']:.4f} on {p['texts']} texts"
             )
+        print(describe_choice(manifest))
         print(f"bundle written to {args.output} ({manifest['conversion_seconds']} s)")
     return 0
 
@@ -143,7 +145,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("--default-artifact", metavar="NAME|smallest",
                    help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip
     c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
-                   help="recurrent forms (default per format; TFLite: loop = WHILE, exact under masking)")  # fmt: skip
+                   help="recurrent forms: loop, fused, unrolled (default: per format and model; TFLite: fused "
+                        "for a static input length with an LSTM, else loop; ONNX: fused)")  # fmt: skip
     t = c.add_argument_group("models that take token ids (no TextVectorization layer)")
     t.add_argument(
         "--tokenizer",

@@ -146,7 +146,8 @@ def _unknown_layer_classes(path: Path) -> list[str]:
         if isinstance(node, dict):
             name, module = node.get("class_name"), node.get("module")
             built_in = not isinstance(name, str) or name.startswith("__")  # __keras_tensor__: a graph edge
-            built_in = built_in or hasattr(keras.layers, name) or str(module).startswith("keras")
+            # keras or keras.*, not a look-alike such as keras_custom_layers
+            built_in = built_in or hasattr(keras.layers, name) or module == "keras" or str(module).startswith("keras.")
             if not built_in and "config" in node:  # models, initializers, dtype policies... come from keras modules
                 unknown.append(node.get("registered_name") or name)
             for value in node.values():
@@ -442,10 +443,6 @@ def _apply_call_options(layer: Layer, options: dict[str, Any]) -> None:
         layer.config["use_causal_mask"] = bool(options.get("use_causal_mask", False))
 
 
-# Kinds whose Keras layers do not support masking: Keras drops the mask there (Flatten too, though it keeps no steps)
-_MASK_DROPPING_KINDS = PADDING_SENSITIVE_KINDS | {"flatten"}
-
-
 def _keeps_mask(layer: Layer, masked_input: bool) -> bool:
     """Whether Keras's padding mask is on the layer's output (the rules of ``Network.padding_is_noop``, plus the
     kinds that drop it)."""
@@ -453,7 +450,8 @@ def _keeps_mask(layer: Layer, masked_input: bool) -> bool:
     if layer.kind in RECURRENT_KINDS:
         inner = layer.config["forward"]["config"] if layer.kind == "bidirectional" else layer.config
         return masked and inner["return_sequences"]
-    return masked and layer.kind not in MASK_CONSUMING_KINDS | _MASK_DROPPING_KINDS
+    # the padding-sensitive kinds do not support masking: Keras drops the mask there
+    return masked and layer.kind not in MASK_CONSUMING_KINDS | PADDING_SENSITIVE_KINDS
 
 
 def _check_masks_agree(layers: list[Layer]) -> None:
@@ -561,9 +559,10 @@ def numeric_model(model: Any) -> Any:
     """The model without its TextVectorization layer: token ids in, the same outputs (the same layer objects)."""
     import keras
 
-    first = model.layers[0]
-    if type(first).__name__ != "TextVectorization":
-        return model
+    calls = _calls(model)  # the same walk read_network does (a functional model lists its InputLayer first)
+    vectorizer = calls[0].layer if calls else None
+    if type(vectorizer).__name__ != "TextVectorization":
+        raise UnsupportedModelError("the model has no TextVectorization layer to cut off (it already takes token ids)")
     if type(model).__name__ == "Sequential":
         return keras.Sequential([keras.Input(shape=(None,), dtype="int64"), *model.layers[1:]])
-    return keras.Model(first.output, model.outputs)
+    return keras.Model(vectorizer.output, model.outputs)

@@ -38,7 +38,8 @@ class ParityReport:
     artifact_accuracy: float | None
     accuracy_delta: float | None
     empty_text_abs_diff: float  # an empty text inside a padded Keras batch vs the runtime's empty-text rule
-    tolerance: float
+    tolerance: float  # on every score (probability)
+    tolerance_raw: float  # on every raw output: logits within tolerance × max(1, largest |logit|)
     ok: bool
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,15 +73,23 @@ class KerasReference:
 
 
 def keras_reference(
-    model: Any, data: LabelledTexts, tokenizer: Tokenizer, model_takes_text: bool = True
+    model: Any,
+    data: LabelledTexts,
+    tokenizer: Tokenizer,
+    model_takes_text: bool = True,
+    padding_changes_results: bool = False,
 ) -> KerasReference:
-    """Keras on the parity texts: the strings when the model tokenizes them itself, else ``tokenizer``'s ids."""
+    """Keras on the parity texts: the strings when the model tokenizes them itself, else ``tokenizer``'s ids.
+
+    ``padding_changes_results``: the model takes any length and its mask reaches a padding-sensitive layer
+    (``Network.padding_is_noop`` is False), so a text's reference is the text alone, not a padded batch.
+    """
     encoder = None if model_takes_text else tokenizer
     tokens = [len(tokenizer.token_ids(t)) for t in data.texts]
     keep = [i for i, n in enumerate(tokens) if n > 0 or encoder is not None]
     texts = [data.texts[i] for i in keep]
     longest = data.texts[int(np.argmax(tokens))]
-    if encoder is None and _padding_changes_results(model):
+    if encoder is None and padding_changes_results:
         # Keras's reference for a text is then the text alone: batch only texts of one token count
         counts = [tokens[i] for i in keep]
         rows: dict[int, np.ndarray] = {}
@@ -109,15 +118,6 @@ def keras_reference(
     )
 
 
-def _padding_changes_results(model: Any) -> bool:
-    """True when the model takes any length and its padding mask does not make padding a no-op (a Conv1D or
-    max pooling reads the padded steps): a text's result then depends on how far its batch pads it."""
-    from edgeclf.convert.keras_reader import read_network
-
-    network, _ = read_network(model)
-    return network.sequence_length is None and not network.padding_is_noop
-
-
 def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     """max |a - b|, where NaN in both counts as equal (Keras's global average of a row with no real step)."""
     diff = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
@@ -129,7 +129,8 @@ def check_parity(
     reference: KerasReference, classifier: Classifier, task: str, tolerance: float, exact: bool = True
 ) -> ParityReport:
     """Compare one artifact with Keras. ``exact`` artifacts (float32) must stay within ``tolerance`` on every
-    score; quantized ones are judged on what users see: label agreement and accuracy."""
+    score and every raw output (see ``tolerance_raw``); quantized ones are judged on what users see: label
+    agreement and accuracy."""
     texts = reference.texts
     logits = classifier.outputs_logits
     ours_raw = classifier.raw_outputs(texts).astype(np.float64)
@@ -148,18 +149,23 @@ def check_parity(
     keras_empty = probabilities(reference.empty_text_raw, task, logits)
     empty_diff = _max_abs_diff(keras_empty, classifier.scores([""]))
     max_diff = float(np.max(np.abs(keras_p - ours_p)))
+    max_diff_raw = float(np.max(np.abs(reference.raw - ours_raw)))
+    # Logits are checked too: a sigmoid flattens large ones (slope 4.5e-5 at ±10), so a score bound alone would let
+    # a wrong logit through. float32 error grows with magnitude, hence the bound scales with the largest logit.
+    raw_tolerance = tolerance * max(1.0, float(np.max(np.abs(reference.raw)))) if logits else tolerance
     return ParityReport(
         texts=len(texts),
         max_abs_diff=max_diff,
-        max_abs_diff_raw=float(np.max(np.abs(reference.raw - ours_raw))),
+        max_abs_diff_raw=max_diff_raw,
         label_agreement=agreed,
         keras_accuracy=keras_acc,
         artifact_accuracy=ours_acc,
         accuracy_delta=delta,
         empty_text_abs_diff=empty_diff,
         tolerance=tolerance,
+        tolerance_raw=raw_tolerance,
         ok=(
-            max_diff <= tolerance and empty_diff <= tolerance
+            max_diff <= tolerance and empty_diff <= tolerance and max_diff_raw <= raw_tolerance
             if exact
             else agreed >= QUANTIZED_MIN_AGREEMENT
             and (delta is None or delta >= -QUANTIZED_MAX_ACCURACY_DROP - 1e-9)  # 1e-9: float rounding of counts

@@ -19,6 +19,7 @@ from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle,
 from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
+from edgeclf.convert.latency import default_choice, time_artifacts
 from edgeclf.convert.parity import check_parity, keras_reference
 from edgeclf.convert.report import write_report
 from edgeclf.convert.staging import new_staging, publish, remove_stale_staging
@@ -28,6 +29,7 @@ from edgeclf.convert.verify import runtime_label, verify_in_python
 from edgeclf.errors import EdgeclfError, ParityError, UnsupportedModelError
 from edgeclf.network import Network
 from edgeclf.runtime import Classifier
+from edgeclf.selection import is_exact
 from edgeclf.tokenizer import KerasTokenizer, Tokenizer
 
 FP32_TOLERANCE = 1e-5  # max |Δ| of scores between Keras and a float32 artifact
@@ -188,7 +190,7 @@ def convert(
     if parity_texts is None:
         parity_texts, parity_source = synthetic_texts(tokenizer), "synthetic texts drawn from the model's vocabulary"
 
-    plans = plan_artifacts(formats, precisions, rnn_forms)
+    plans = plan_artifacts(formats, precisions, rnn_forms, network)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_staging(out_dir):
@@ -241,7 +243,8 @@ def convert(
             manifest["calibration"] = {"texts": len(ids), "source": source, "drawn": "the first, in file order"}
 
         progress(f"running Keras on {len(parity_texts)} parity texts ({parity_source})")
-        reference = keras_reference(model, parity_texts, tokenizer, model_takes_text)
+        text_alone = network.sequence_length is None and not network.padding_is_noop
+        reference = keras_reference(model, parity_texts, tokenizer, model_takes_text, text_alone)
         if network.masked:  # what Keras gives a text with no tokens: every step masked (fused kernels cannot mask)
             # JSON has no NaN: null stands for it (Keras's global average over no real step is 0/0)
             no_token = [float(v) for v in reference.empty_text_raw[0]]
@@ -273,15 +276,25 @@ def convert(
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.exact and not parity.ok:
                 raise ParityError(
-                    f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} > {FP32_TOLERANCE:g}"
-                    "; no bundle written"
+                    f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} (tolerance "
+                    f"{FP32_TOLERANCE:g}), raw {parity.max_abs_diff_raw:.3g} (tolerance {parity.tolerance_raw:.3g}), "
+                    f"empty text {parity.empty_text_abs_diff:.3g}; no bundle written"
                 )
 
         if verify_python is not None:
             progress(f"running every artifact again in {verify_python}")
             _verify_elsewhere(verify_python, staging, manifest, reference.texts)
         (staging / CALIBRATION_FILE).unlink(missing_ok=True)
-        manifest["default_artifact"] = _default_artifact(manifest, default_artifact)
+        exact = [a["name"] for a in manifest["artifacts"] if is_exact(a)]
+        progress(f"timing the {len(exact)} exact artifact(s) one text at a time, interleaved")
+        latency = time_artifacts(staging, exact, reference.texts)
+        for artifact in manifest["artifacts"]:
+            if artifact["name"] in latency:
+                artifact["latency"] = latency[artifact["name"]]
+        pinned = _default_artifact(manifest, default_artifact) if default_artifact else None
+        manifest["default_artifact"], manifest["default_choice"] = default_choice(
+            manifest["artifacts"], latency, pinned
+        )
         fp32_sizes = {(a["format"], a["rnn"]): a["size"] for a in manifest["artifacts"] if a["precision"] == "fp32"}
         for artifact in manifest["artifacts"]:  # compared with the float32 artifact of the same format and form
             fp32_size = fp32_sizes.get((artifact["format"], artifact["rnn"]))
@@ -316,12 +329,9 @@ def _write_single_files(staging: Path, manifest: dict[str, Any], progress: Progr
     _write_manifest(staging, manifest)
 
 
-def _default_artifact(manifest: dict[str, Any], wanted: str | None) -> str:
-    """The artifact Classifier.load uses unless told otherwise: the first (float32) one, a named one, or the
-    smallest one within tolerance."""
+def _default_artifact(manifest: dict[str, Any], wanted: str) -> str:
+    """The artifact the user pinned with --default-artifact: a named one, or the smallest one within tolerance."""
     artifacts = manifest["artifacts"]
-    if wanted is None:
-        return artifacts[0]["name"]
     if wanted == "smallest":
         return min((a for a in artifacts if a["parity"]["ok"]), key=lambda a: a["size"])["name"]
     if wanted not in {a["name"] for a in artifacts}:

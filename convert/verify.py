@@ -21,18 +21,22 @@ DISTRIBUTIONS = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime",
 _RUN = """
 import json, sys
 from importlib import metadata
+from edgeclf.backends import backends_for, installed_backends
 from edgeclf.runtime import Classifier
 job = json.load(sys.stdin)
 results = {}
 for name, fmt in job["artifacts"]:
+    installed = [b for b in backends_for(fmt) if b in installed_backends()]
+    if not installed:
+        results[name] = {"skipped": True}
+        continue
     try:
-        clf = Classifier.load(job["bundle"], artifact=name)
-        backend = clf.backend.name
-        dist = job["distributions"].get(backend, backend)
+        clf = Classifier.load(job["bundle"], artifact=name, backend=installed[0])
+        dist = job["distributions"].get(installed[0], installed[0])
         results[name] = {"runtime": f"{dist} {metadata.version(dist)}", "raw": clf.raw_outputs(job["texts"]).tolist()}
     except Exception as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0].replace(job["bundle"] + "/", "")[:300]
-        results[name] = {"skipped" if "no installed backend" in reason else "error": reason}
+        results[name] = {"error": reason}
 print(json.dumps(results))
 """
 
@@ -74,10 +78,14 @@ def verify_in_python(
         done = subprocess.run(
             [str(python), "-c", _RUN], input=json.dumps(job), capture_output=True, text=True, timeout=1800
         )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {a["name"]: {"python": str(python), "error": f"could not run it: {e}"[:200]} for a in artifacts}
+    try:
+        if done.returncode != 0:
+            raise ValueError((done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1])
         results = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
-        reason = "could not run it" if "done" not in locals() else (done.stderr.strip().splitlines() or ["?"])[-1]
-        return {a["name"]: {"python": str(python), "error": reason[:200]} for a in artifacts}
+    except (ValueError, IndexError) as e:
+        return {a["name"]: {"python": str(python), "error": str(e)[:200] or "no output"} for a in artifacts}
     verdicts = {}
     for a in artifacts:
         result = results.get(a["name"], {"error": "no result"})
@@ -86,15 +94,19 @@ def verify_in_python(
         if "error" in result:
             verdicts[a["name"]] = {"python": str(python), "error": result["error"]}
             continue
-        there_p = probabilities(np.asarray(result["raw"], dtype=np.float64), task, logits)
-        here_p = probabilities(here[a["name"]].astype(np.float64), task, logits)
+        there_raw, here_raw = np.asarray(result["raw"], dtype=np.float64), here[a["name"]].astype(np.float64)
+        there_p, here_p = probabilities(there_raw, task, logits), probabilities(here_raw, task, logits)
         diff = float(np.max(np.abs(there_p - here_p)))
+        raw_diff = float(np.max(np.abs(there_raw - here_raw)))
+        raw_tolerance = tolerance * max(1.0, float(np.max(np.abs(here_raw)))) if logits else tolerance  # as parity
         agreed = agreement(predicted(there_p, task), predicted(here_p, task))
         verdicts[a["name"]] = {
             "python": str(python),
             "runtime": result["runtime"],
             "max_abs_diff": diff,
             "label_agreement": agreed,
-            "ok": diff <= tolerance if a["precision"] == "fp32" else agreed >= QUANTIZED_MIN_AGREEMENT,
+            "ok": diff <= tolerance and raw_diff <= raw_tolerance
+            if a["precision"] == "fp32"
+            else agreed >= QUANTIZED_MIN_AGREEMENT,
         }
     return verdicts

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
+from edgeclf.backends import backends_for, installed_backends
 from edgeclf.bundle import Bundle, sha256_of
-
-# the package each backend needs, to say which runtimes this machine could use without loading a model
-_BACKEND_PACKAGES = {
-    "litert": "ai_edge_litert",
-    "tflite-runtime": "tflite_runtime",
-    "onnxruntime": "onnxruntime",
-    "numpy": "numpy",
-}
+from edgeclf.selection import choose, describe_choice, read_device_record
 
 
 def _installed_backends(fmt: str) -> list[str]:
-    from edgeclf.backends import backends_for
-
-    installed = []
-    for name in backends_for(fmt):
-        package = _BACKEND_PACKAGES.get(name)
-        if package is None or importlib.util.find_spec(package) is not None:
-            installed.append(name)
-    return installed
+    here = installed_backends()
+    return [name for name in backends_for(fmt) if name in here]
 
 
 def _file_status(bundle: Bundle, name: str, record: dict[str, Any]) -> str:
@@ -34,6 +21,12 @@ def _file_status(bundle: Bundle, name: str, record: dict[str, Any]) -> str:
     if path.stat().st_size != record.get("size") or sha256_of(path) != record.get("sha256"):
         return "modified"
     return "ok"
+
+
+def _default_here(path: str, manifest: dict[str, Any]) -> str:
+    """What ``Classifier.load`` would open on this machine, and why."""
+    picked = choose(manifest, installed_backends(), None, read_device_record(path, manifest))
+    return f"{picked.artifact} ({picked.reason})"
 
 
 def describe(path: str) -> dict[str, Any]:
@@ -57,6 +50,7 @@ def describe(path: str) -> dict[str, Any]:
                 "weight_bytes": a.get("weight_bytes", {}),
                 "embedding_dtype": a.get("embedding_dtype"),
                 "parity": a.get("parity", {}),
+                "latency": a.get("latency"),
                 "verified_runtimes": a.get("verified_runtimes", m.get("verified_runtimes", {})),
                 "installed_backends": _installed_backends(a.get("format", "")),
             }
@@ -68,6 +62,8 @@ def describe(path: str) -> dict[str, Any]:
         "edgeclf_version": m.get("edgeclf_version"),
         "created": m.get("created"),
         "source": m.get("source", {}),
+        "default_choice": describe_choice(m),
+        "default_here": _default_here(path, m),
         "task": m.get("task"),
         "labels": m.get("labels", []),
         "output": m.get("output", {}),
@@ -125,6 +121,8 @@ def render(info: dict[str, Any]) -> list[str]:
             f"parity     {p.get('texts')} texts from {p.get('source')}; Keras accuracy "
             f"{_num(p.get('keras_accuracy'), '.4f')}; float32 tolerance {p.get('tolerance_fp32')}"
         )
+    lines.append(f"default    {info['default_choice'].removeprefix('default artifact: ')}")
+    lines.append(f"           on this machine: {info['default_here']}")
     lines.append("artifacts")
     for a in info["artifacts"]:
         q = a["parity"]
@@ -142,6 +140,9 @@ def render(info: dict[str, Any]) -> list[str]:
             )
         ops = a["ops"]
         lines.append(f"    ops: {', '.join(f'{k} {v}' for k, v in ops.items()) if ops else 'n/a'}")
+        latency = a["latency"]
+        if latency:
+            lines.append(f"    latency at conversion: {latency['p50_us']:,.0f} µs per text ({latency['backend']})")
         if a["weight_bytes"]:
             split = ", ".join(f"{part} {n:,}" for part, n in a["weight_bytes"].items())
             lines.append(f"    weight bytes: {split} (embedding {a['embedding_dtype'] or '–'})")

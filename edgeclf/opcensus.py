@@ -12,7 +12,8 @@ from typing import Any
 
 
 def tflite_op_names(model: Any) -> list[str]:
-    """Each operator code's name in a parsed ``schema.Model``: ``FULLY_CONNECTED``, ``CUSTOM:name``, ..."""
+    """The op type of each operator code of a parsed ``schema.Model``, by code index (``CUSTOM:<name>`` for custom
+    ops, ``BUILTIN_<n>`` for a builtin this schema does not know)."""
     from ai_edge_litert import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -59,11 +60,19 @@ Reader = tuple[int, str, int]  # (subgraph, op type, input position)
 
 
 def weight_part(readers: list[Reader], parts: dict[str, str]) -> str:
-    """embedding / recurrent / dense / convolution / other for a constant read by ``readers``."""
+    """embedding / recurrent / dense / convolution / other for a constant read by ``readers``.
+
+    The split is by the op that reads a constant, not by the Keras layer it came from. A constant read inside a loop
+    body or by a recurrent op is recurrent, and so is one read by more than one matmul (``parts`` maps it to
+    "dense"): an unrolled layer reads its recurrent kernel once per step. So an unrolled graph that applies an input
+    kernel to all steps with one matmul counts that kernel as dense.
+    """
     kinds = [(subgraph, parts.get(op), position) for subgraph, op, position in readers]
     if any(kind == "embedding" and position == 0 for _, kind, position in kinds):
         return "embedding"
-    if any(subgraph > 0 or kind == "recurrent" for subgraph, kind, _ in kinds) or len(readers) > 1:
+    # several matmuls on one constant: the unrolled per-step reuse. Shared axes or shape tensors do not count.
+    matmuls = sum(kind == "dense" for _, kind, _ in kinds)
+    if any(subgraph > 0 or kind == "recurrent" for subgraph, kind, _ in kinds) or matmuls > 1:
         return "recurrent"
     for kind in ("dense", "convolution"):
         if any(k == kind for _, k, _ in kinds):

@@ -14,37 +14,61 @@ Input rules (the manifest's ``input`` section):
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgeclf.backends import Backend, backends_for, open_backend
+from edgeclf.backends import Backend, installed_backends, open_backend
 from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
 from edgeclf.scoring import label_names, manifest_threshold, probabilities
+from edgeclf.selection import Choice, choose, read_device_record
 from edgeclf.tokenizer import PAD_ID, Tokenizer
+
+# A batch holds at most this many padded tokens. Measured on the example BiLSTM with ONNX Runtime (one core):
+# 16 texts × 256 tokens run at ~1.6× the one-at-a-time speed, 64 × 256 slower than one at a time: the LSTM's
+# gate buffer (steps × batch × 4·units floats per direction) falls out of the cache. See docs/benchmarks.md.
+BATCH_TOKEN_BUDGET = 4096
 
 
 @dataclass(frozen=True)
 class Prediction:
     text: str
-    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel
+    labels: list[str]  # the predicted label(s): one for binary/multiclass, any number for multilabel, none if NaN
     scores: dict[str, float]  # probability of every label, in the model's output order
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "labels": self.labels, "scores": self.scores}
+        """JSON-ready: a NaN score (Keras's own answer in a few token-less cases) becomes null, as JSON has no NaN."""
+        scores = {label: (None if p != p else p) for label, p in self.scores.items()}
+        return {"text": self.text, "labels": self.labels, "scores": scores}
 
 
 class Classifier:
     """A loaded bundle: ``Classifier.load("bundle/").predict(["great film"])``."""
 
-    def __init__(self, bundle: Bundle, tokenizer: Tokenizer, backend: Backend, artifact: str) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        tokenizer: Tokenizer,
+        backend: Backend | Sequence[Backend],
+        artifact: str,
+        choice: Choice | None = None,
+    ) -> None:
+        backends = [backend] if not isinstance(backend, Sequence) else list(backend)
         self.bundle = bundle
         self.tokenizer = tokenizer
-        self.backend = backend
+        self.backend = backends[0]
         self.artifact = artifact
+        self.choice = choice  # why this artifact, when the caller named none
+        # one interpreter per worker thread (interpreters are not thread-safe); batches go to whichever is free
+        self._idle: queue.SimpleQueue[Backend] = queue.SimpleQueue()
+        for b in backends:
+            self._idle.put(b)
+        self._executor = ThreadPoolExecutor(len(backends), "edgeclf") if len(backends) > 1 else None
         manifest = bundle.manifest
         self.labels = bundle.labels
         self.task: str = manifest["task"]
@@ -60,19 +84,34 @@ class Classifier:
 
     @classmethod
     def load(
-        cls, bundle: str | Path, artifact: str | None = None, backend: str | None = None, num_threads: int = 1
+        cls,
+        bundle: str | Path,
+        artifact: str | None = None,
+        backend: str | None = None,
+        num_threads: int = 1,
+        workers: int = 1,
     ) -> Classifier:
-        """Open a bundle; ``artifact`` defaults to the bundle's default, ``backend`` to the first installed one."""
+        """Open a bundle.
+
+        ``artifact`` defaults to the fastest exact artifact whose backend is installed here (see
+        ``edgeclf.selection``; ``.choice`` says which and why), ``backend`` to the first installed one for it.
+        ``num_threads`` are the interpreter's own threads; ``workers`` run that many interpreters side by side,
+        so ``predict`` on many texts uses that many cores, whatever the backend.
+        """
+        if workers < 1 or num_threads < 1:
+            raise EdgeclfError(f"workers and num_threads must be at least 1 (got {workers} and {num_threads})")
         opened = Bundle.open(bundle)
-        if artifact is None and backend is not None:  # a named backend picks the first artifact it can run
-            runnable = [a["name"] for a in opened.manifest["artifacts"] if backend in backends_for(a["format"])]
-            artifact = runnable[0] if runnable else None
+        choice = None
+        if artifact is None:
+            record = read_device_record(bundle, opened.manifest)
+            choice = choose(opened.manifest, installed_backends(), backend, record)
+            artifact, backend = choice.artifact, backend or choice.backend
         chosen = opened.artifact(artifact)
         model_path = opened.verified_path(chosen["file"])
         for extra in chosen.get("extra_files", []):  # files the artifact reads beside its own (numpy: weights.npz)
             opened.verified_path(extra)
-        runner = open_backend(backend, chosen["format"], model_path, num_threads)
-        return cls(opened, opened.tokenizer(), runner, chosen["name"])
+        runners = [open_backend(backend, chosen["format"], model_path, num_threads) for _ in range(workers)]
+        return cls(opened, opened.tokenizer(), runners, chosen["name"], choice)
 
     def model_input(self, text: str) -> np.ndarray:
         """The ids the artifact is fed for one text (see the module docstring for the rules)."""
@@ -89,22 +128,33 @@ class Classifier:
 
         A backend that ``batches`` gets batches of up to ``batch_size`` texts of similar length: texts
         are sorted by token count and each batch is post-padded only to its own longest text, so a batch
-        of tweets is not padded to the longest review. Padding is only added where the model masks it
-        (``padding_is_noop``); otherwise a batch holds texts of one length. Other backends
-        (static batch of 1) run one text at a time. Either way every row equals the text run alone.
+        of tweets is not padded to the longest review; a batch also stays within ``BATCH_TOKEN_BUDGET`` padded
+        tokens. Padding is only added where the model masks it (``padding_is_noop``); otherwise a batch holds
+        texts of one length. Other backends (static batch of 1) run one text at a time. Either way every row
+        equals the text run alone. With several workers, batches run on that many interpreters at once.
         """
         inputs = [self.model_input(t) for t in texts]
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
-        batched = self.backend.batches and self.backend.batch_invariant
-        if not batched or batch_size <= 1 or len(inputs) <= 1:
-            rows = [self.backend.run(ids) for ids in inputs]
-            return self._no_token_rule(inputs, rows)
-        rows = [None] * len(inputs)
-        for batch in self._batches([len(ids) for ids in inputs], batch_size):
-            matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
-            for row, i in enumerate(batch):
-                matrix[row, : len(inputs[i])] = inputs[i]
-            for i, out in zip(batch, self.backend.run_batch(matrix), strict=True):
+        batches_ok = self.backend.batches and self.backend.batch_invariant
+        batches = self._batches([len(ids) for ids in inputs], batch_size if batches_ok else 1)
+
+        def run(batch: list[int]) -> list[np.ndarray]:
+            backend = self._idle.get()
+            try:
+                if len(batch) == 1:
+                    return [backend.run(inputs[batch[0]])]
+                matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
+                for row, i in enumerate(batch):
+                    matrix[row, : len(inputs[i])] = inputs[i]
+                return list(backend.run_batch(matrix))
+            finally:
+                self._idle.put(backend)
+
+        parallel = self._executor is not None and len(batches) > 1
+        results = self._executor.map(run, batches) if parallel else map(run, batches)
+        rows: list = [None] * len(inputs)
+        for batch, outs in zip(batches, results, strict=True):
+            for i, out in zip(batch, outs, strict=True):
                 rows[i] = out
         return self._no_token_rule(inputs, rows)
 
@@ -120,12 +170,16 @@ class Classifier:
 
     def _batches(self, lengths: list[int], batch_size: int) -> list[list[int]]:
         """Indices of texts grouped into batches by length (see ``raw_outputs``)."""
+        if batch_size <= 1:
+            return [[i] for i in range(len(lengths))]
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         padded = self.padding_is_noop and self.backend.dynamic_length  # only then does padding change nothing
         groups: list[list[int]] = []
-        for i in order:
-            if groups and len(groups[-1]) < batch_size and (padded or lengths[groups[-1][0]] == lengths[i]):
-                groups[-1].append(i)
+        for i in order:  # ascending: text i is the longest of the batch it joins
+            group = groups[-1] if groups else None
+            fits = group is not None and len(group) < batch_size and (len(group) + 1) * lengths[i] <= BATCH_TOKEN_BUDGET
+            if fits and (padded or lengths[group[0]] == lengths[i]):
+                group.append(i)
             else:
                 groups.append([i])
         return groups

@@ -47,11 +47,14 @@ def predicted(probs: np.ndarray, task: str, threshold: float = DEFAULT_THRESHOLD
 def label_names(
     probs: np.ndarray, labels: Sequence[str], task: str, threshold: float = DEFAULT_THRESHOLD
 ) -> list[list[str]]:
-    """The predicted label names of every text: one for binary/multiclass, any number for multilabel."""
+    """The predicted label names of every text: one for binary/multiclass, any number for multilabel, none for a
+    row with a NaN (Keras's own answer in a few token-less cases) rather than argmax's silent first label."""
     chosen = predicted(probs, task, threshold)
+    finite = np.all(np.isfinite(probs), axis=1)
     if task == "multilabel":
-        return [[label for label, on in zip(labels, row, strict=True) if on] for row in chosen]
-    return [[labels[int(i)]] for i in chosen]
+        rows = zip(chosen, finite, strict=True)
+        return [[label for label, on in zip(labels, row, strict=True) if on and ok] for row, ok in rows]
+    return [[labels[int(i)]] if ok else [] for i, ok in zip(chosen, finite, strict=True)]
 
 
 def agreement(labels: np.ndarray, reference: np.ndarray) -> float:

@@ -215,8 +215,11 @@ def test_op_census(attention_bundles, branching_bundles):
     assert ops["tflite-fused-fp32"]["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 3 and "WHILE" not in ops["tflite-fused-fp32"]
     assert ops["tflite-fused-fp32"]["BATCH_MATMUL"] == 2
     assert branching_bundles["onnx-fused-fp32"][1]["ops"]["Concat"] >= 1
+    # the numpy artifact's census is its layer kinds (the Dropout is skipped at reading)
     numpy_ops = attention_bundles["numpy-fp32"][1]["ops"]
-    print(f"\nnumpy artifact census: {numpy_ops}")
+    assert numpy_ops == {"add": 1, "attention": 1, "bidirectional": 1, "dense": 1, "embedding": 1, "lstm": 1}
+    assert branching_bundles["numpy-fp32"][1]["ops"] == {"average": 1, "concatenate": 1, "dense": 1, "embedding": 1,
+                                                         "gru": 1, "lstm": 1}  # fmt: skip
 
 
 @pytest.mark.parametrize("which", ["attention", "branching"])
@@ -404,7 +407,7 @@ def test_tflite_unrolled_attention_and_merges(tmp_path):
     model = _attention_without_bidirectional(length)
     network, _ = read_network(model)
     network.save(tmp_path)
-    (tmp_path / "manifest.json").write_text("{}")  # the converter reads conversion options from a staged manifest
+    # no staged manifest.json: the converter then uses its default conversion options
     convert_to_tflite(tmp_path, tmp_path / "unrolled.tflite", "fp32", "unrolled")
     census = tflite_op_census(tmp_path / "unrolled.tflite")
     print(f"\ntflite unrolled (causal attention, Add, Multiply): {census}")
@@ -457,5 +460,24 @@ def test_pooled_attention_model_converts(tmp_path, imdb_texts):
                        formats=["numpy"], progress=lambda message: None)  # fmt: skip
     assert manifest["output"]["no_token_raw"] == [None]  # Keras's NaN (0/0), written as JSON null
     assert manifest["artifacts"][0]["parity"]["ok"]
-    (empty,) = Classifier.load(tmp_path / "bundle").scores([""])
+    classifier = Classifier.load(tmp_path / "bundle")
+    (empty,) = classifier.scores([""])
     assert np.isnan(empty[0])  # what Keras answers too
+    (prediction,) = classifier.predict([""])
+    assert prediction.labels == [] and json.loads(json.dumps(prediction.to_dict()))["scores"] == {
+        "negative": None,
+        "positive": None,
+    }
+
+
+def test_functional_text_model_unrolls_under_a_length_cap(tmp_path, branching_model):
+    """--maxlen on a functional model with its own TextVectorization: the reference is Keras's numeric part (cut at
+    the vectorizer) on the capped ids, and the loop-free forms match it."""
+    _, path, test, labels = branching_model
+    manifest = _convert(path, tmp_path / "bundle", test.head(300), labels, formats=["onnx", "tflite"],
+                        rnn_forms=["unrolled"], maxlen=24)  # fmt: skip
+    assert manifest["input"]["sequence_length"] == 24 and manifest["failed_artifacts"] == []
+    assert [a["name"] for a in manifest["artifacts"]] == ["onnx-unrolled-fp32", "tflite-unrolled-fp32"]
+    for artifact in manifest["artifacts"]:
+        assert artifact["parity"]["max_abs_diff"] <= TOLERANCE and artifact["parity"]["label_agreement"] == 1.0
+        assert not {"WHILE", "Loop", "LSTM", "GRU"} & set(artifact["ops"]), artifact["ops"]

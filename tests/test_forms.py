@@ -63,7 +63,9 @@ def test_fused_gives_loop_results_on_real_reviews(example_forms, imdb_split):
 def test_quantized_artifacts_are_measured_and_int8_loop_crash_is_contained(example_forms):
     bundle, manifest = example_forms
     artifacts = artifacts_by_name(manifest)
-    assert manifest["default_artifact"] == "tflite-fp32"  # results stay exact unless asked otherwise
+    # results stay exact unless asked otherwise: the default is the fastest float32 artifact, never a quantized one
+    assert manifest["default_artifact"] == manifest["default_choice"]["ranking"][0]
+    assert artifacts[manifest["default_artifact"]]["precision"] == "fp32"
     dynamic = artifacts["tflite-dynamic"]
     assert dynamic["size_ratio_to_fp32"] < 0.35
     assert dynamic["ops"]["DEQUANTIZE"] >= 1

@@ -47,7 +47,8 @@ def test_short_and_long_reviews_padded_together(keras_model, classifier, imdb_sp
 
 
 def test_manifest_records_parity_and_artifact(example_bundle):
-    """The default conversion: float32 TFLite (the default artifact), ONNX, numpy, and dynamic-range variants."""
+    """The default conversion: float32 TFLite, ONNX and numpy (the fastest of them the default), and dynamic-range
+    variants."""
     manifest = json.loads((example_bundle / "manifest.json").read_text())
     artifacts = {a["name"]: a for a in manifest["artifacts"]}
     assert set(artifacts) == {"tflite-fp32", "tflite-dynamic", "onnx-fused-fp32", "onnx-fused-dynamic", "numpy-fp32"}
@@ -57,8 +58,9 @@ def test_manifest_records_parity_and_artifact(example_bundle):
         if artifact["precision"] == "fp32":
             assert artifact["parity"]["max_abs_diff"] <= TOLERANCE, artifact["name"]
             assert artifact["parity"]["label_agreement"] == 1.0
+    assert manifest["default_artifact"] == manifest["default_choice"]["ranking"][0]
+    assert artifacts[manifest["default_artifact"]]["precision"] == "fp32"
     artifact = artifacts["tflite-fp32"]
-    assert artifact["name"] == manifest["default_artifact"]
     assert artifact["parity"]["max_abs_diff"] <= TOLERANCE
     assert artifact["parity"]["texts"] == 200
     assert artifact["ops"]["WHILE"] == 2  # Bidirectional: one loop per direction

@@ -100,7 +100,8 @@ def test_single_file_loads_in_litert_and_matches_the_folder(single_file_bundle, 
         outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy())
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
-    folder, one_file = Classifier.load(single_file_bundle), Classifier.load(single)
+    one_file = Classifier.load(single)
+    folder = Classifier.load(single_file_bundle, artifact=one_file.artifact)
     texts = [*TEXTS, *reviews]
     np.testing.assert_array_equal(folder.raw_outputs(texts), one_file.raw_outputs(texts))
     assert [p.to_dict() for p in folder.predict(texts)] == [p.to_dict() for p in one_file.predict(texts)]
@@ -231,6 +232,19 @@ def test_onnx_files_that_are_not_edgeclf_ones_are_refused(example_bundle, tmp_pa
             Classifier.load(tmp_path / bad)
 
 
+@pytest.mark.parametrize(("key", "value"), [("input", {}), ("labels", "positive")])
+def test_onnx_metadata_that_breaks_the_manifest_schema_is_refused(example_bundle, tmp_path, key, value):
+    """The metadata is untrusted input, schema-checked like a .tflite's embedded manifest: BundleError, no KeyError."""
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(example_bundle / "model.onnx"))
+    (prop,) = [p for p in model.metadata_props if p.key == f"edgeclf.{key}"]
+    prop.value = json.dumps(value)
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(BundleError, match=rf"bad\.onnx: edgeclf metadata: .*{key}"):
+        Classifier.load(tmp_path / "bad.onnx")
+    assert Classifier.load(example_bundle / "model.onnx").labels  # the unedited file passes the same check
+
+
 def test_cli_reports_a_bad_single_file_in_one_line(single, tmp_path, capsys):
     data = bytearray(single.read_bytes())
     data[1000] ^= 0xFF
@@ -346,7 +360,9 @@ def test_inspect_folder_and_single_file(single_file_bundle, single, capsys):
     assert main(["inspect", str(single_file_bundle)]) == 0
     out = capsys.readouterr().out
     size = (single_file_bundle / "model.tflite").stat().st_size
-    for needle in ["task       binary: negative, positive (logits", "text_vectorization", "tflite-fp32 (default)",
+    default = json.loads((single_file_bundle / "manifest.json").read_text())["default_artifact"]
+    for needle in ["task       binary: negative, positive (logits", "text_vectorization", f"{default} (default)",
+                   "the fastest exact one here", "latency at conversion:",
                    f"{size:,} bytes", "WHILE 2", "agreement 1.0000", "backends installed here: litert",
                    "all match their sha256"]:  # fmt: skip
         assert needle in out, needle

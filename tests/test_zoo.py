@@ -16,6 +16,7 @@ from ai_edge_litert import schema_py_generated as schema
 from edgeclf.convert.examples.zoo import ZOO_DIR, catalog
 from edgeclf.convert.pipeline import FP32_TOLERANCE, convert
 from edgeclf.network import Network
+from edgeclf.opcensus import tflite_op_names
 
 TEXTS = 300
 ZOO = catalog()
@@ -126,12 +127,16 @@ def test_fused_lstms_do_not_clip_the_cell(converted):
     _, manifest, bundle = converted
     (fused,) = [a for a in manifest["artifacts"] if a["name"] == "tflite-fused-fp32"]
     model = schema.Model.GetRootAs((bundle / fused["file"]).read_bytes(), 0)
+    names = tflite_op_names(model)
+    option_tables = {
+        "UNIDIRECTIONAL_SEQUENCE_LSTM": schema.UnidirectionalSequenceLSTMOptions,
+        "BIDIRECTIONAL_SEQUENCE_LSTM": schema.BidirectionalSequenceLSTMOptions,
+    }
     clips = []
     for o in range(model.Subgraphs(0).OperatorsLength()):
         op = model.Subgraphs(0).Operators(o)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM:
-            options = schema.UnidirectionalSequenceLSTMOptions()
+        if names[op.OpcodeIndex()] in option_tables:
+            options = option_tables[names[op.OpcodeIndex()]]()
             options.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
             clips.append(options.CellClip())
-    assert clips == [0.0] * fused["ops"].get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0)
+    assert clips == [0.0] * sum(fused["ops"].get(name, 0) for name in option_tables)

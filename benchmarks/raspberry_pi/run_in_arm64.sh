@@ -4,7 +4,7 @@
 # tests (tests/test_backends.py, tests/test_runtime_without_tf.py) there with pytest, for each backend.
 #
 #   sudo benchmarks/raspberry_pi/build_rootfs.sh [ROOT]     # once: 2–7 minutes
-#   sudo benchmarks/raspberry_pi/run_in_arm64.sh [ROOT]     # 3–6 minutes
+#   sudo benchmarks/raspberry_pi/run_in_arm64.sh [ROOT]     # about 15 minutes (14 min 35 s measured, pytest included)
 #
 # On the host (network: PyPI): builds the edgeclf wheel, converts the example (needs edgeclf[convert]),
 # runs the x86 reference, writes the Keras reference the tests compare with, and downloads aarch64 cp311

@@ -9,6 +9,7 @@ so a device needs only the interpreter it uses.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,16 @@ BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "onnxruntime": ("edgeclf.backends.onnxruntime", "OnnxRuntimeBackend", ("onnx",)),
     "numpy": ("edgeclf.backends.numpy_backend", "NumpyBackend", ("numpy",)),
 }
+
+
+# the module each backend imports: when it can be found, the backend can run here
+INTERPRETER_MODULES = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime", "onnxruntime": "onnxruntime",
+                       "numpy": "numpy"}  # fmt: skip
+
+
+def installed_backends() -> set[str]:
+    """Backends whose interpreter is installed here (found, not imported: importing one costs start-up time)."""
+    return {name for name, module in INTERPRETER_MODULES.items() if importlib.util.find_spec(module) is not None}
 
 
 def backends_for(artifact_format: str) -> list[str]:

@@ -60,6 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         for written in plot_all(document, args.plot):
             print(f"plot written to {written}", file=sys.stderr)
+    if args.record:
+        _record(args.bundles[0], bundle.manifest, document)
     if args.json:
         print(to_json(document))
     elif args.csv:
@@ -67,6 +69,23 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(to_markdown(document), end="")
     return 0
+
+
+def _record(path: Path, manifest: dict[str, Any], document: dict[str, Any]) -> None:
+    """Write the device record: exact artifacts ranked by the end-to-end median measured here, one thread."""
+    from edgeclf.selection import is_exact, write_device_record
+
+    exact = {a["name"] for a in manifest["artifacts"] if is_exact(a)}
+    measured: dict[str, dict[str, Any]] = {}
+    for row in document["configs"]:
+        name, p50 = row["artifact"], row["end_to_end"]["p50"]
+        if name in exact and row["threads"] == 1 and p50 < measured.get(name, {}).get("p50_us", float("inf")):
+            measured[name] = {"backend": row["backend"], "p50_us": round(p50, 1)}
+    if not measured:
+        raise EdgeclfError("--record: no exact artifact was measured at one thread, nothing to rank")
+    written = write_device_record(path, manifest, measured)
+    fastest = min(measured, key=lambda n: measured[n]["p50_us"])
+    print(f"device record written to {written}: Classifier.load now defaults to {fastest} here", file=sys.stderr)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -111,6 +130,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=Path,
         metavar="MODEL",
         help="the source .keras model: adds model.predict and tf.function baselines (needs TensorFlow)",
+    )
+    b.add_argument(
+        "--record",
+        action="store_true",
+        help="rank the exact artifacts by what was measured here and record it beside the bundle: Classifier.load "
+        "and edgeclf predict then default to the fastest on this device",
     )
     b.add_argument("--no-litert-benchmark", action="store_true", help="do not run ai-edge-litert's litert-benchmark")
     out = b.add_mutually_exclusive_group()

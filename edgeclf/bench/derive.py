@@ -23,10 +23,13 @@ def network_flops(folder: Path) -> dict[str, Any]:
 
     network = Network.load(folder)
     per_token = per_text = 0
+    recurrent = 0  # of per_token: the recurrent matvecs, which depend on the previous step (matvec speed at batch 1)
     sequence = True  # after the Embedding every layer sees one vector per token until a layer returns one
     notes = []
 
     def recurrent_macs(weights: dict[str, np.ndarray], prefix: str = "") -> int:
+        nonlocal recurrent
+        recurrent += 2 * int(weights[f"{prefix}recurrent_kernel"].size)
         return int(weights[f"{prefix}kernel"].size + weights[f"{prefix}recurrent_kernel"].size)
 
     for layer in network.layers:
@@ -47,7 +50,16 @@ def network_flops(folder: Path) -> dict[str, Any]:
             sequence = False
         elif kind not in ("embedding", "activation", "dropout"):
             notes.append(f"{layer.name} ({kind}) not counted")
-    return {"per_token": per_token, "per_text": per_text, "not_counted": notes}
+    return {"per_token": per_token, "per_token_recurrent": recurrent, "per_text": per_text, "not_counted": notes}
+
+
+def roofline_us(flops: dict[str, Any], tokens: int, compute: dict[str, Any]) -> float:
+    """The least time one core could take for one text at batch 1: every FLOP that can be batched over the steps
+    (input projections, per-token dense layers, the head) at matmul speed, the recurrent matvecs (each waits for
+    the previous step) at matvec speed; rates from the bench's own numpy probes."""
+    recurrent = flops.get("per_token_recurrent", 0) * tokens
+    batched = flops["per_token"] * tokens - recurrent + flops["per_text"]
+    return (batched / compute["matmul_gflops"] + recurrent / compute["matvec_gflops"]) / 1e3
 
 
 def postprocess(raw: np.ndarray, manifest: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +100,10 @@ def derive(document: dict[str, Any], manifest: dict[str, Any], texts: BenchTexts
             row["gflops_raw"] = sum(text_flops) / (sum(samples["raw_invoke_us"]) * 1e3)
             row["gflops_end_to_end"] = sum(text_flops) / (sum(samples["end_to_end_us"]) * 1e3)
             row["share_of_core_matmul"] = row["gflops_raw"] / peak if peak else None
+            if peak and document["compute"].get("matvec_gflops"):
+                limits = [roofline_us(flops, n, document["compute"]) for n in samples["fed_length"]]
+                row["roofline_p50_us"] = float(np.median(limits))
+                row["raw_over_roofline"] = row["raw_invoke"]["p50"] / row["roofline_p50_us"]
     if keras and "error" not in keras:
         best = min(document["configs"], key=lambda r: r["end_to_end"]["p50"], default=None)
         if best is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeclf.bundle.folder import SingleFileBundle, read_bytes, unpacked
-from edgeclf.bundle.manifest import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, bytes_record
+from edgeclf.bundle.manifest import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, bytes_record, check_manifest
 from edgeclf.bundle.onnx_proto import metadata_props, op_types
 from edgeclf.errors import BundleError
 
@@ -64,12 +64,17 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
     model_name = "model.onnx"
     vocabulary = json.dumps(meta["vocabulary"], ensure_ascii=False).encode("utf-8")
     # precision as the converter names it: "dynamic" graphs quantize activations at run time
-    dynamic = any(op.startswith("DynamicQuantize") for op in op_types(path, data))
+    ops = op_types(path, data)
+    dynamic = any(op.startswith("DynamicQuantize") for op in ops)
+    # the metadata does not name the form: a native recurrent op is the fused one; without one the graph is
+    # loop-free, which is what "unrolled" promises (a network without recurrent layers is loop-free either way)
+    fused = any(op in ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM") for op in ops)
     artifact = {
         "name": path.stem,
         "file": model_name,
         "format": "onnx",
         "precision": "dynamic" if dynamic else "fp32",
+        "rnn": "fused" if fused else "unrolled",
         "size": len(data),
     }
     manifest = {
@@ -86,6 +91,9 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
         "default_artifact": artifact["name"],
         "single_file": {"layout": "ONNX model with edgeclf metadata_props", "model": model_name},
     }
+    # the metadata is untrusted input, as the .tflite's embedded manifest is: a bad value is a BundleError here,
+    # not a KeyError or TypeError at load or predict time
+    check_manifest(manifest, f"{path}: edgeclf metadata")
     # the bytes read above, not the path again: what was parsed is what runs
     manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
     tmp = unpacked({model_name: data, VOCABULARY: vocabulary, MANIFEST: manifest_bytes})

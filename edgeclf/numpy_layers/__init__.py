@@ -1,11 +1,12 @@
 """A pure-numpy evaluator of the network description, for devices where no interpreter wheel exists.
 
 One builder per layer kind, registered by kind, one module per layer family (embedding, recurrent,
-dense), like the ONNX reference evaluator's one-op-per-file layout. A builder turns a ``Layer`` into an
-``Op``: a function of (values, mask) → (values, mask), one pair per input for a layer that reads several
-(attention, merges), with its weights already cast to float32, so a compiled network holds no mutable
-state and can be called from any number of threads at once. Layers run in the description's topological
-order, each reading the outputs its ``inputs`` name.
+convolution, pooling, attention, merge, dense; ``activations`` is shared), like the ONNX reference evaluator's
+one-op-per-file layout. A builder turns a ``Layer`` into an ``Op``: a function of (values, mask) → (values,
+mask), one pair per input for a layer that reads several (the multi-input ops: attention, merges), with its
+weights already cast to float32, so a compiled network holds no mutable state and can be called from any
+number of threads at once. Layers run in the description's topological order, each reading the outputs its
+``inputs`` name.
 
 Inputs are batches of post-padded ids ``[B, T]``; for a masked model the mask is ``ids != 0``
 (Keras's ``Embedding(mask_zero=True)``), so padded batches give each text its own result.

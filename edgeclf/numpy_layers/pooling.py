@@ -1,7 +1,7 @@
 """Max / average pooling (windowed and global) and Flatten, with Keras 3's mask rules.
 
 ``GlobalAveragePooling1D`` is the one that honours a padding mask: it averages the real steps only
-(``sum(x · mask) / sum(mask)``, so a row with no real step gives NaN, as in Keras). The others drop the
+(``sum(where(mask, x, 0)) / sum(mask)``, so a row with no real step gives NaN, as in Keras). The others drop the
 mask, as Keras 3 does (with a warning), and read padded steps as data; none passes a mask on.
 """
 
@@ -48,9 +48,11 @@ def global_average_pooling1d(layer: Layer) -> Op:
     def op(x: np.ndarray, mask: Mask) -> tuple[np.ndarray, Mask]:
         if mask is None:
             return x.mean(axis=1, dtype=np.float32), None
-        weights = mask.astype(np.float32)[:, :, None]
+        real = mask.astype(bool)[:, :, None]
+        # where(), not x · mask, as Keras does: an inf or NaN at a padded step must become 0, not NaN
+        total = np.where(real, x, np.float32(0)).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):  # a row with no real step: 0 / 0 = NaN, as in Keras
-            return (x * weights).sum(axis=1) / weights.sum(axis=1), None
+            return total / real.sum(axis=1, dtype=np.float32), None
 
     return op
 

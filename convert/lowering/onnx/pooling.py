@@ -2,8 +2,8 @@
 
 ``GlobalAveragePooling1D`` honours Keras's padding mask: it averages the real steps only. In the fused form
 the real steps of a row are its first ``lengths`` (the Embedding packed them to the front), in the unrolled
-form those where ``step_mask`` is set; either way ``sum(x · mask) / sum(mask)``, Keras's own formula (a row
-with no real step is 0 / 0 = NaN in both). The other kinds drop the mask and read padded steps as data, with
+form those where ``step_mask`` is set; either way ``sum(where(mask, x, 0)) / sum(mask)``, Keras's own formula
+(a row with no real step is 0 / 0 = NaN in both). The other kinds drop the mask and read padded steps as data, with
 the same limits as Conv1D (see ``convolution.py``). "same" windowed pooling is TensorFlow's: padding never
 wins a max and is not counted in an average (``AveragePool`` ``count_include_pad=0``).
 """
@@ -17,7 +17,8 @@ import numpy as np
 from edgeclf.network import Layer
 
 from .. import lowers
-from . import OnnxGraph, OnnxTensor
+from . import OnnxTensor
+from .attention import time_mask
 from .convolution import channels_first, padding_attributes, refuse_padded_steps, time_major, track_length
 
 _WINDOWED_OPS = {"max_pooling1d": "MaxPool", "average_pooling1d": "AveragePool"}
@@ -46,35 +47,19 @@ def global_max_pooling1d_to_onnx(layer: Layer, x: OnnxTensor) -> OnnxTensor:
     return OnnxTensor(x.graph, y, sequence=False, features=x.features)
 
 
-def _real_steps(g: OnnxGraph, x: OnnxTensor, hint: str) -> str | None:
-    """float [T, B, 1]: 1 on the real steps of each row, 0 on padding; None without a mask."""
-    if x.step_mask is not None:  # unrolled
-        return g.add("Cast", [x.step_mask], f"{hint}/real_steps", to=1)  # 1 = FLOAT
-    if x.lengths is None:
-        return None
-    # fused: step t of a row is real when t < its length (the tokens were packed to the front)
-    steps = g.add("Shape", [x.name], f"{hint}/steps", start=0, end=1)
-    scalar = g.add("Squeeze", [steps, g.int64s("axis_0", [0])], f"{hint}/steps_scalar")
-    zero, one = g.constant("zero_i64", np.array(0, np.int64)), g.constant("one_i64", np.array(1, np.int64))
-    time = g.add("Unsqueeze", [g.add("Range", [zero, scalar, one], f"{hint}/time"), g.int64s("axis_1", [1])],
-                 f"{hint}/time_column")  # fmt: skip
-    lengths = g.add("Cast", [x.lengths], f"{hint}/lengths_i64", to=7)  # 7 = INT64
-    row = g.add("Unsqueeze", [lengths, g.int64s("axis_0", [0])], f"{hint}/lengths_row")
-    real = g.add("Less", [time, row], f"{hint}/is_real")  # [T, B]
-    real = g.add("Cast", [real], f"{hint}/real_01", to=1)
-    return g.add("Unsqueeze", [real, g.int64s("axis_2", [2])], f"{hint}/real_steps")
-
-
 @lowers("onnx", "global_average_pooling1d")
 def global_average_pooling1d_to_onnx(layer: Layer, x: OnnxTensor) -> OnnxTensor:
     g = x.graph
-    real = _real_steps(g, x, layer.name)
+    real = time_mask(x, f"{layer.name}/mask")  # bool [T, B, 1]
     if real is None:
         y = g.add("ReduceMean", [x.name], layer.name, axes=[0], keepdims=0)  # opset 17: axes is an attribute
         return OnnxTensor(g, y, sequence=False, features=x.features)
     axis_time = g.int64s("axis_0", [0])
-    total = g.add("ReduceSum", [g.add("Mul", [x.name, real], f"{layer.name}/masked"), axis_time],
-                  f"{layer.name}/sum", keepdims=0)  # fmt: skip
+    zero = g.constant("zero_f", np.array(0, np.float32))
+    # Where, not x · mask, as Keras does: an inf or NaN at a padded step must become 0, not NaN
+    masked = g.add("Where", [real, x.name, zero], f"{layer.name}/masked")
+    total = g.add("ReduceSum", [masked, axis_time], f"{layer.name}/sum", keepdims=0)
+    real = g.add("Cast", [real], f"{layer.name}/real_01", to=1)  # 1 = FLOAT
     count = g.add("ReduceSum", [real, axis_time], f"{layer.name}/count", keepdims=0)  # [B, 1]
     return OnnxTensor(g, g.add("Div", [total, count], layer.name), sequence=False, features=x.features)
 
