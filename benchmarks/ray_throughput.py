@@ -8,7 +8,7 @@ Rows, one run each (this machine is shared; the load average is recorded beside 
 - ``classify`` + ``write`` in a running local Ray (ray.init(num_cpus=2)) with 1 and 2 workers: the Ray Data job
   from reading the file to the written .parquet (actors started inside the timed region, Ray itself not);
 - ``edgeclf predict --ray --ray-workers 2``: the whole command, a local Ray started and stopped inside it.
-Writes benchmarks/results/ray.md.
+Writes benchmarks/results/ray.md (or --results FILE).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--artifact", default="onnx-fused-fp32")
     parser.add_argument("--texts", type=int, default=25_000)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to write")
     args = parser.parse_args()
 
     import ray
@@ -91,8 +92,8 @@ def main() -> None:
         *(f"| {what} | {len(texts) / s:,.0f} | {s:.1f} | {load:.1f} |" for what, s, load in rows),
         "",
     ]
-    RESULTS.write_text("\n".join(lines), encoding="utf-8")
-    print(f"written {RESULTS}")
+    args.results.write_text("\n".join(lines), encoding="utf-8")
+    print(f"written {args.results}")
 
 
 if __name__ == "__main__":

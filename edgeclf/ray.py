@@ -144,11 +144,11 @@ def _local_tables(path: str, fmt: str) -> Any:
     """Record batches of a file on the driver, streamed (a corpus larger than memory is never read whole)."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
+    import pyarrow.dataset as pa_dataset
     import pyarrow.json as pa_json
-    import pyarrow.parquet as pq
 
-    if fmt == "parquet":
-        yield from pq.ParquetFile(path).iter_batches(batch_size=BLOCK_ROWS)
+    if fmt == "parquet":  # a file, or a folder of files (read in sorted order)
+        yield from pa_dataset.dataset(path, format="parquet").to_batches(batch_size=BLOCK_ROWS)
     elif fmt == "csv":
         yield from pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=1 << 22))
     elif fmt in ("jsonl", "json"):
@@ -223,7 +223,8 @@ def classify(
     ds = dataset_or_path if given else read(str(dataset_or_path))
     if workers is None:
         driver_read = not given and "://" not in str(dataset_or_path)
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads - (0 if driver_read else 1))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        workers = max(1, cpus // threads) if driver_read else _leave_one_cpu(ray, threads)
     columns = ds.columns(fetch_if_missing=True) or []
     if text_column not in columns:
         raise EdgeclfError(f"no column {text_column!r} in the input (it has {', '.join(columns)}); see --text-column")
@@ -290,6 +291,11 @@ def write(ds: Any, output: str) -> int:
     return rows
 
 
+def _leave_one_cpu(ray: Any, threads: int) -> int:
+    """Actors for all CPUs but one: the workers' write tasks need a CPU (see ``classify``)."""
+    return max(1, int(ray.cluster_resources().get("CPU", 1)) // threads - 1)
+
+
 def predict_command(args: Any) -> int:
     """``edgeclf predict BUNDLE --input FILE --output FILE --ray [ADDRESS]``."""
     if args.texts or not args.input or not args.output:
@@ -306,7 +312,7 @@ def predict_command(args: Any) -> int:
         artifact=args.artifact,
         backend=args.backend,
         text_column=args.text_column,
-        workers=args.ray_workers,
+        workers=args.ray_workers or (_leave_one_cpu(ray, args.threads) if "://" in str(args.output) else None),
         threads=args.threads,
         labels_as_text=str(args.output).lower().endswith(".csv"),
     )
