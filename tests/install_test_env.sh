@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs, from the package registries only:
-#   .venv                      edgeclf + the converter + test tools (pyproject extras convert,test), and tf-keras
+#   .venv                      edgeclf + the converter + test tools + Ray Data (pyproject extras convert,test,ray),
+#                              and tf-keras
 #                              with --no-deps (its metadata asks for the full `tensorflow` wheel, which would
 #                              clash with tensorflow-cpu; tf-keras is what loads Keras-2 .h5 files), and
 #                              toxic-comment-classifier with --no-deps (the zoo's real six-label model: its weights
@@ -15,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install -q -e ".[convert,test,serve]"
+.venv/bin/pip install -q -e ".[convert,test,serve,ray]"
 .venv/bin/pip install -q --no-deps "tf-keras==2.21.0" "toxic-comment-classifier==0.3.0"
 python3 -m venv .venv-tflite-runtime
 .venv-tflite-runtime/bin/pip install -q "tflite-runtime==2.14.0" "numpy<2" "pytest==9.2.0"

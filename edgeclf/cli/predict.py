@@ -32,6 +32,11 @@ def _predict(args: argparse.Namespace) -> int:
     from edgeclf import textio
     from edgeclf.runtime import Classifier
 
+    if args.ray is not None:  # the corpus goes to a Ray cluster (edgeclf[ray]); see docs/ray.md
+        from edgeclf.ray import predict_command
+
+        return predict_command(args)
+
     fmt = "jsonl" if args.json else args.format
     classifier = Classifier.load(args.bundle, artifact=args.artifact, backend=args.backend, num_threads=args.threads)
     texts = _input_texts(args)
@@ -96,6 +101,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--artifact", help="artifact name from the manifest (default: the bundle's default)")
     p.add_argument("--backend", help="interpreter to run it with (default: the first installed for the artifact)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="interpreter threads (default: 1)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="classify --input on Ray (edgeclf[ray]) into --output .parquet/.csv/.jsonl; ADDRESS: a "
+                   "cluster (auto, host:port, ray://host:10001), none: a local Ray")  # fmt: skip
+    p.add_argument("--ray-workers", type=int, metavar="N", help="with --ray: actors (default: cluster CPUs / threads)")
     p.set_defaults(run=_predict)
 
     return p
