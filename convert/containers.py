@@ -141,3 +141,20 @@ def read_custom_objects(path: Path, unsafe: bool) -> dict[str, Any]:
     if not objects:
         raise EdgeclfError(f"--custom-objects {path} defines no classes (the model's custom layers)")
     return objects
+
+
+def source_record(path: Path) -> dict[str, Any]:
+    """Size and sha256 of the model file; for a SavedModel folder, of its files taken together (sorted by path)."""
+    import hashlib
+
+    from edgeclf.bundle import file_record
+
+    path = Path(path)
+    if not path.is_dir():
+        return file_record(path)
+    digest, size = hashlib.sha256(), 0
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        record = file_record(file)
+        digest.update(f"{file.relative_to(path).as_posix()}\0{record['sha256']}\n".encode())
+        size += record["size"]
+    return {"size": size, "sha256": digest.hexdigest()}

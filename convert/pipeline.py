@@ -21,6 +21,7 @@ import numpy as np
 import edgeclf
 from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
 from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
+from edgeclf.convert.containers import source_record
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.parity import check_parity, keras_reference
@@ -222,7 +223,7 @@ def convert(
             "format_version": FORMAT_VERSION,
             "edgeclf_version": edgeclf.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "source": {"file": Path(model_path).name, **file_record(Path(model_path)), "keras": _keras_version()},
+            "source": {"file": Path(model_path).name, **source_record(Path(model_path)), "keras": _keras_version()},
             "task": task,
             "labels": labels,
             "output": {
