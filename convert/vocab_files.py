@@ -111,18 +111,18 @@ def char_map_tokenizer(
         raise EdgeclfError(f"a character map supports --standardize lower or none, not {standardize}")
     if not tokens or tokens[0] != "":
         raise EdgeclfError(f"{where}: line 0 of a character map must be empty (id 0 is the padding)")
+    oov_name = (oov_token if oov_token is not None else UNK) if unknown == "oov" else None
     index: dict[str, int] = {}
     for i, token in enumerate(tokens[1:], start=1):
-        if len(token) != 1 and token != oov_token:
+        if len(token) != 1 and token != oov_name:
             raise EdgeclfError(f"{where}: line {i} holds {token!r}, not one character")
         index.setdefault(token, i)  # the author's dict comprehension keeps the last; a map repeats no character
     if unknown == "padding":
         oov_index = 0
     else:
-        name = oov_token if oov_token is not None else UNK
-        if name not in index:
-            raise EdgeclfError(f"{where}: --unknown oov needs the OOV token's line: {name!r} is not in the map")
-        oov_index = index.pop(name)
+        if oov_name not in index:
+            raise EdgeclfError(f"{where}: --unknown oov needs the OOV token's line: {oov_name!r} is not in the map")
+        oov_index = index.pop(oov_name)
     return KerasTokenizer(
         word_index=index,
         maxlen=maxlen,

@@ -126,7 +126,7 @@ def test_keras2_zip_loads_through_tf_keras(tmp_path, texts_file):
     import zipfile
 
     with zipfile.ZipFile(FIXTURES / "keras2-zip" / "model.keras") as archive:
-        assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+        assert {"config.json", "metadata.json", "model.weights.h5"} <= set(archive.namelist())
         assert json.loads(archive.read("metadata.json"))["keras_version"].startswith("2.")
     manifest = convert_and_compare("keras2-zip", "model.keras", tmp_path / "b", texts_file)
     assert manifest["tokenizer"]["kind"] == "text_vectorization"
