@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tokenizer",
         type=Path,
         metavar="FILE",
-        help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON",
+        help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON; with "
+        "--allow-pickle a pickled Tokenizer or TextVectorization {config, weights} (docs/model-files.md)",
     )
     t.add_argument(
         "--maxlen",
