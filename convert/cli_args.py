@@ -43,6 +43,12 @@ def _convert(args: argparse.Namespace) -> int:
         from edgeclf.convert.texts import read_texts
     except ImportError as e:
         raise EdgeclfError(f"`edgeclf convert` needs the converter: pip install 'edgeclf[convert]' ({e})") from e
+    if args.labels_file is not None:
+        from edgeclf.convert.vocab_files import read_labels_file
+
+        if args.labels:
+            raise EdgeclfError("give --labels or --labels-file, not both")
+        args.labels = read_labels_file(args.labels_file, args.allow_pickle)
     model, texts, source = args.model, None, None
     if str(model) == EXAMPLE and not Path(model).exists():
         model = pipeline.EXAMPLE_DIR / "model.keras"
@@ -53,9 +59,17 @@ def _convert(args: argparse.Namespace) -> int:
     elif calibration is not None:  # one file for both, as before --eval-texts existed
         texts, source = calibration, str(args.calibration_texts)
     tokenizer_source = None
-    if args.tokenizer:
+    if args.tokenizer and args.vocab_file:
+        raise EdgeclfError("give --tokenizer FILE or --vocab-file FILE, not both")
+    if args.tokenizer or args.vocab_file:
         tokenizer_source = pipeline.TokenizerSource(
-            path=args.tokenizer,
+            path=args.tokenizer or args.vocab_file,
+            vocab_file=args.vocab_file is not None,
+            standardize=args.standardize,
+            split=args.split,
+            max_tokens=args.max_tokens,
+            output_sequence_length=args.output_sequence_length,
+            unknown=args.unknown,
             maxlen=args.maxlen,
             padding=args.padding,
             truncating=args.truncating,
@@ -82,7 +96,8 @@ def _convert(args: argparse.Namespace) -> int:
         tflite_runtime_compatible=args.tflite_runtime_compatible,
         verify_python=args.verify_python,
         calibration_samples=args.calibration_samples,
-        maxlen=None if args.tokenizer else args.maxlen,  # with --tokenizer it is part of the tokenizer's options
+        maxlen=None if tokenizer_source else args.maxlen,  # with --tokenizer it is part of the tokenizer's options
+        custom_objects=args.custom_objects,
     )
     if args.json:
         print(json.dumps(manifest, ensure_ascii=False))
@@ -152,7 +167,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--tokenizer",
         type=Path,
         metavar="FILE",
-        help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON",
+        help="legacy Keras Tokenizer: to_json() output (plain or JSON-encoded twice) or a word_index JSON; with "
+        "--allow-pickle a pickled Tokenizer or TextVectorization {config, weights} (docs/model-files.md)",
     )
     t.add_argument(
         "--maxlen",
@@ -170,8 +186,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument(
         "--allow-pickle",
         action="store_true",
-        help="accept a pickled Tokenizer (read by an allow-list unpickler: Tokenizer + plain containers)",
+        help="accept a pickled Tokenizer, TextVectorization {config, weights} or LabelEncoder (read by an allow-list "
+        "unpickler: those, numpy arrays of text and plain containers)",
     )
+    t.add_argument("--vocab-file", type=Path, metavar="FILE",
+                   help="vocabulary as a JSON list or text file, one token per line (get_vocabulary() order), or a "
+                   "hand-written character map (line i = id i, line 0 empty) with --unknown")  # fmt: skip
+    t.add_argument("--standardize", choices=["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
+                   help="TextVectorization standardize for --vocab-file (default: lower_and_strip_punctuation; "
+                   "character maps: none)")  # fmt: skip
+    t.add_argument("--split", choices=["whitespace", "character"],
+                   help="TextVectorization split for --vocab-file (default: whitespace)")  # fmt: skip
+    t.add_argument("--max-tokens", type=int, metavar="N",
+                   help="TextVectorization max_tokens: only the first N vocabulary entries are used")  # fmt: skip
+    t.add_argument("--output-sequence-length", type=int, metavar="N",
+                   help="TextVectorization output_sequence_length (default: the model's input length)")  # fmt: skip
+    t.add_argument("--unknown", choices=["oov", "padding"],
+                   help="character map: a character outside it becomes the padding id 0 (kept in place) or the id "
+                   "of --oov-token's line (default token [UNK])")  # fmt: skip
+    c.add_argument("--labels-file", type=Path, metavar="FILE",
+                   help="label names: JSON list, text file (one per line), or a pickled/joblib LabelEncoder (with "
+                   "--allow-pickle)")  # fmt: skip
+    c.add_argument("--custom-objects", type=Path, metavar="FILE.py",
+                   help="Python file defining the model's custom layers (executed: needs --unsafe)")  # fmt: skip
     c.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     c.add_argument(
         "--verify-python",

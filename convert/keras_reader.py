@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from edgeclf._quiet import native_stderr_silenced
-from edgeclf.errors import EdgeclfError, UnsupportedModelError
+from edgeclf.convert.containers import (
+    check_model_path,
+    import_tf_keras,
+    load_saved_model,
+    named_for_keras,
+    read_custom_objects,
+    zip_keras_version,
+)
+from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import (
     INPUT,
     MASK_CONSUMING_KINDS,
@@ -50,6 +58,39 @@ def reads(*class_names: str) -> Callable[[LayerReader], LayerReader]:
     return register
 
 
+def _known_name(layer: Any) -> str:
+    """The layer's class name, or for a user's subclass of a layer edgeclf reads, that layer's name."""
+    for cls in type(layer).__mro__:
+        if cls.__name__ in _READERS:
+            return cls.__name__
+    return type(layer).__name__
+
+
+def _custom_reader(layer: Any) -> LayerReader:
+    """The reader for a user's custom layer: that of the built-in layer it subclasses, when it keeps that layer's
+    ``call`` (only its construction differs, so the computation is the built-in one); otherwise the refusal names
+    what is missing."""
+    cls = type(layer)
+    name = f"layer {layer.name!r} of type {cls.__name__} cannot be lowered by edgeclf"
+    for base in cls.__mro__[1:]:
+        if base.__name__ not in _READERS or not base.__module__.startswith(("keras", "tf_keras")):
+            continue
+        if getattr(cls, "call", None) is getattr(base, "call", None):
+            return _READERS[base.__name__]
+        raise UnsupportedModelError(
+            f"{name}: it subclasses {base.__name__} but overrides call(), whose computation edgeclf does not know; "
+            f"keep {base.__name__}.call or rebuild the layer from built-in layers"
+        )
+    if not cls.__module__.startswith(("keras", "tf_keras")):
+        weights = ", ".join(f"{w.name}{tuple(int(d) for d in w.shape)}" for w in layer.weights) or "none"
+        known = ", ".join(sorted(_READERS))
+        raise UnsupportedModelError(
+            f"{name}: a custom layer with its own call() (weights: {weights}); edgeclf lowers a custom layer only "
+            f"when it subclasses a layer it knows ({known}) without changing call(): rebuild it from those layers"
+        )
+    raise UnsupportedModelError(name)
+
+
 def _h5_class_names(path: Path) -> set[str]:
     """Layer class names in an HDF5 model's stored config (read as JSON, nothing executed)."""
     import h5py
@@ -77,58 +118,56 @@ def _h5_class_names(path: Path) -> set[str]:
     return names
 
 
-def load_keras_model(path: Path, *, unsafe: bool = False) -> Any:
-    """Load a ``.keras`` or ``.h5`` model with safe mode on (no Lambda bytecode, no pickles).
+def load_keras_model(path: Path, *, unsafe: bool = False, custom_objects: Path | None = None) -> Any:
+    """Load a Keras model with safe mode on (no Lambda bytecode, no pickles), by what the path holds, not its name.
 
-    Keras 3 first; a Keras-2 ``.h5`` that Keras 3 refuses ("Could not locate class 'LSTM'",
-    "time_major") is loaded through tf-keras. HDF5 configs are checked for Lambda layers before
-    either loads them, since HDF5 loading has no safe mode of its own.
+    A ``.keras`` zip, an HDF5 file (whatever it is called) or a tf.keras SavedModel folder. Keras 3 first; what
+    Keras 3 refuses (Keras-2 ``.h5``: "Could not locate class 'LSTM'"; Keras 2.13–2.15 ``.keras`` zips:
+    "Sequential could not be deserialized") is loaded through tf-keras. HDF5 configs are checked for Lambda
+    layers before either loads them, since HDF5 loading has no safe mode of its own. ``custom_objects`` is a
+    Python file defining the model's custom layers, executed only with ``unsafe``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise EdgeclfError(f"{path}: no such file")
-    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
-        raise UnsupportedModelError(f"{path}: not a Keras model (a .keras file is a zip archive; this one is not)")
-    if path.suffix not in (".keras", ".h5", ".hdf5"):
-        raise UnsupportedModelError(f"{path}: not a Keras model file (expected .keras or .h5)")
-    if path.suffix != ".keras" and "Lambda" in _h5_class_names(path) and not unsafe:
+    kind = check_model_path(path)
+    objects = read_custom_objects(custom_objects, unsafe) if custom_objects is not None else None
+    if kind == "savedmodel":
+        return load_saved_model(path, objects)
+    if kind == "hdf5" and "Lambda" in _h5_class_names(path) and not unsafe:
         raise UnsupportedModelError(
             f"{path}: has a Lambda layer, which runs code stored in the file; refused in safe mode (--unsafe to allow)"
         )
     with native_stderr_silenced():
         import keras
 
-    try:
-        with warnings.catch_warnings():  # deprecation chatter about the user's file, not actionable here
-            warnings.simplefilter("ignore")
-            return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
-    except Exception as e:  # Keras raises ValueError, TypeError, OSError, KeyError... for bad files
-        keras3_error = e
-    if path.suffix != ".keras":
-        try:
-            with native_stderr_silenced():
-                import tf_keras
-        except ImportError:
-            tf_keras = None
-        if tf_keras is not None:
+    keras2_zip = kind == "zip" and str(zip_keras_version(path) or "").startswith("2.")
+    with named_for_keras(path, kind) as named:  # Keras picks its reader by the file name's suffix
+        keras3_error: BaseException | None = None
+        if not keras2_zip:  # Keras 3 cannot deserialize a Keras-2 config; tf-keras can
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings():  # deprecation chatter about the user's file, not actionable here
                     warnings.simplefilter("ignore")
-                    return tf_keras.models.load_model(path, compile=False)
-            except Exception:  # report Keras 3's reason below: it is the primary loader
-                pass
-        else:
-            raise UnsupportedModelError(
-                f"{path}: Keras 3 cannot load it ({_first_line(keras3_error)}); Keras-2 .h5 files need tf-keras: "
-                "pip install --no-deps tf-keras==2.21.0"
-            ) from keras3_error
-    unknown = _unknown_layer_classes(path) if path.suffix == ".keras" else []
+                    return keras.saving.load_model(named, compile=False, safe_mode=not unsafe, custom_objects=objects)
+            except Exception as e:  # Keras raises ValueError, TypeError, OSError, KeyError... for bad files
+                keras3_error = e
+        why = f"Keras {zip_keras_version(path)} saved it"
+        if keras3_error is not None:
+            why = f"Keras 3 cannot load it ({_first_line(keras3_error)})"
+        with native_stderr_silenced():
+            tf_keras = import_tf_keras(path, why)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                kwargs = {"safe_mode": not unsafe} if kind == "zip" else {}
+                return tf_keras.models.load_model(named, compile=False, custom_objects=objects, **kwargs)
+        except Exception as e:  # report Keras 3's reason below, unless only tf-keras could read this file
+            error = e if keras3_error is None else keras3_error
+    unknown = _unknown_layer_classes(path) if kind == "zip" else []
     if unknown:
         raise UnsupportedModelError(
             f"{path}: Keras cannot load this model: layer class {', '.join(map(repr, unknown))} is not built into "
-            "Keras (a custom layer); edgeclf lowers built-in layers only"
-        ) from keras3_error
-    raise UnsupportedModelError(f"{path}: Keras cannot load this model: {_first_line(keras3_error)}") from keras3_error
+            "Keras (a custom layer); pass its definition with --unsafe --custom-objects FILE.py"
+        ) from error
+    raise UnsupportedModelError(f"{path}: Keras cannot load this model: {_first_line(error)}") from error
 
 
 def _unknown_layer_classes(path: Path) -> list[str]:
@@ -218,9 +257,7 @@ _RECURRENT_KINDS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple_rnn"}
 
 @reads(*_RECURRENT_KINDS)
 def _recurrent(layer: Any) -> Layer:
-    return Layer(
-        layer.name, _RECURRENT_KINDS[type(layer).__name__], _recurrent_config(layer), _recurrent_weights(layer)
-    )
+    return Layer(layer.name, _RECURRENT_KINDS[_known_name(layer)], _recurrent_config(layer), _recurrent_weights(layer))
 
 
 @reads("Bidirectional")
@@ -229,7 +266,7 @@ def _bidirectional(layer: Any) -> Layer:
     config: dict[str, Any] = {"merge_mode": layer.merge_mode}
     weights: dict[str, np.ndarray] = {}
     for half, inner in halves.items():
-        kind = _RECURRENT_KINDS.get(type(inner).__name__)
+        kind = _RECURRENT_KINDS.get(_known_name(inner))
         if kind is None:
             raise UnsupportedModelError(
                 f"layer {layer.name!r}: Bidirectional over {type(inner).__name__} is not supported"
@@ -296,7 +333,7 @@ def _conv1d(layer: Any) -> Layer:
 @reads("MaxPooling1D", "AveragePooling1D")
 def _pooling1d(layer: Any) -> Layer:
     _channels_last(layer)
-    kind = "max_pooling1d" if type(layer).__name__ == "MaxPooling1D" else "average_pooling1d"
+    kind = "max_pooling1d" if _known_name(layer) == "MaxPooling1D" else "average_pooling1d"
     config = {"pool_size": _one(layer.pool_size), "strides": _one(layer.strides), "padding": str(layer.padding)}
     return Layer(layer.name, kind, config)
 
@@ -306,7 +343,7 @@ def _global_pooling1d(layer: Any) -> Layer:
     _channels_last(layer)
     if getattr(layer, "keepdims", False):
         raise UnsupportedModelError(f"layer {layer.name!r}: keepdims=True is not supported")
-    kind = "global_max_pooling1d" if type(layer).__name__ == "GlobalMaxPooling1D" else "global_average_pooling1d"
+    kind = "global_max_pooling1d" if _known_name(layer) == "GlobalMaxPooling1D" else "global_average_pooling1d"
     return Layer(layer.name, kind, {})
 
 
@@ -356,7 +393,7 @@ _MERGE_KINDS = {"Concatenate": "concatenate", "Add": "add", "Average": "average"
 
 @reads(*_MERGE_KINDS)
 def _merge(layer: Any) -> Layer:
-    kind = _MERGE_KINDS[type(layer).__name__]
+    kind = _MERGE_KINDS[_known_name(layer)]
     if kind != "concatenate":
         return Layer(layer.name, kind, {})
     ranks = {len(t.shape) for t in (layer.input if isinstance(layer.input, (list, tuple)) else [layer.input])}
@@ -501,9 +538,7 @@ def read_network(model: Any) -> tuple[Network, TextVectorizer | None]:
         if class_name in INFERENCE_IDENTITY:
             holder[id(keras_layer)] = inputs[0]
             continue
-        reader = _READERS.get(class_name)
-        if reader is None:
-            raise UnsupportedModelError(f"layer {keras_layer.name!r} of type {class_name} cannot be lowered by edgeclf")
+        reader = _READERS.get(class_name) or _custom_reader(keras_layer)
         layer = reader(keras_layer)
         _apply_call_options(layer, call.options)
         layer.inputs = inputs

@@ -17,6 +17,7 @@ import numpy as np
 import edgeclf
 from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
 from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
+from edgeclf.convert.containers import source_record
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.latency import default_choice, time_artifacts
@@ -84,8 +85,20 @@ class TokenizerSource:
     oov_token: str | None = None
     num_words: int | None = None
     allow_pickle: bool = False
+    # --vocab-file: a token list with TextVectorization's options, or a character map with an --unknown rule
+    vocab_file: bool = False
+    standardize: str | None = None
+    split: str | None = None
+    max_tokens: int | None = None
+    output_sequence_length: int | None = None
+    unknown: str | None = None
 
-    def load(self, network: Network) -> KerasTokenizer:
+    def load(self, network: Network) -> Tokenizer:
+        from edgeclf.convert.vocab_files import load_vocabulary_tokenizer
+
+        vocabulary_tokenizer = load_vocabulary_tokenizer(self, network.sequence_length)
+        if vocabulary_tokenizer is not None:
+            return vocabulary_tokenizer
         maxlen = self.maxlen or network.sequence_length
         if maxlen is None:
             raise EdgeclfError("the model accepts any length: give the length it was trained with, --maxlen N")
@@ -153,6 +166,7 @@ def convert(
     calibration_samples: int = CALIBRATION_SAMPLES,
     maxlen: int | None = None,
     progress: Progress | None = None,
+    custom_objects: Path | None = None,
 ) -> dict[str, Any]:
     """Convert ``model_path`` into a bundle at ``out_dir``; returns the manifest. Nothing is left behind on failure."""
     progress = progress or _stderr_progress()
@@ -162,17 +176,20 @@ def convert(
     started = time.perf_counter()
 
     progress(f"loading {model_path} (Keras safe mode {'off' if unsafe else 'on'})")
-    model = load_keras_model(model_path, unsafe=unsafe)
+    model = load_keras_model(model_path, unsafe=unsafe, custom_objects=custom_objects)
     network, tokenizer = read_network(model)
     model_takes_text = tokenizer is not None
     if tokenizer is None:
         if tokenizer_source is None:
             raise UnsupportedModelError(
                 f"{model_path}: no TextVectorization layer, so the model takes token ids: give its tokenizer with "
-                "--tokenizer FILE (Keras Tokenizer JSON or word_index JSON) and --maxlen/--padding/--truncating"
+                "--tokenizer FILE (Keras Tokenizer JSON or word_index JSON) and --maxlen/--padding/--truncating, or "
+                "--vocab-file FILE (see docs/model-files.md)"
             )
         tokenizer = tokenizer_source.load(network)
-        network.sequence_length = tokenizer.maxlen
+        network.sequence_length = (
+            tokenizer.maxlen if isinstance(tokenizer, KerasTokenizer) else tokenizer.output_sequence_length
+        )
     elif tokenizer_source is not None:
         raise EdgeclfError(f"{model_path} has its own TextVectorization layer; --tokenizer does not apply")
     elif maxlen is not None and tokenizer.output_sequence_length != maxlen:
@@ -204,7 +221,7 @@ def convert(
             "format_version": FORMAT_VERSION,
             "edgeclf_version": edgeclf.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "source": {"file": Path(model_path).name, **file_record(Path(model_path)), "keras": _keras_version()},
+            "source": {"file": Path(model_path).name, **source_record(Path(model_path)), "keras": _keras_version()},
             "task": task,
             "labels": labels,
             "output": {

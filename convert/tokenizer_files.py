@@ -5,59 +5,21 @@ allow-list unpickler that can build nothing but plain containers."""
 from __future__ import annotations
 
 import json
-import pickle
-from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
+from edgeclf.convert.safe_pickle import PickledTokenizer, load_pickle
 from edgeclf.errors import EdgeclfError
 from edgeclf.tokenizer import KERAS_TOKENIZER_FILTERS, KerasTokenizer
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pk", ".p")
-# Module paths under which the legacy Tokenizer class has been pickled over the years.
-TOKENIZER_CLASSES = {
-    ("keras_preprocessing.text", "Tokenizer"),
-    ("keras.preprocessing.text", "Tokenizer"),
-    ("keras.src.preprocessing.text", "Tokenizer"),
-    ("tf_keras.src.preprocessing.text", "Tokenizer"),
-    ("tensorflow.python.keras.preprocessing.text", "Tokenizer"),
-    ("keras.legacy.preprocessing.text", "Tokenizer"),
-    ("keras.src.legacy.preprocessing.text", "Tokenizer"),
-}
-PLAIN = {("collections", "OrderedDict"): OrderedDict, ("collections", "defaultdict"): defaultdict,
-         ("builtins", "int"): int, ("builtins", "str"): str, ("builtins", "dict"): dict,
-         ("builtins", "list"): list, ("builtins", "tuple"): tuple}  # fmt: skip
-
-
-class _PickledTokenizer:
-    """Receives a pickled Tokenizer's attributes; it has no methods a pickle could call."""
-
-    def __setstate__(self, state: dict) -> None:
-        self.state = state
-
-
-class _AllowListUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in TOKENIZER_CLASSES:
-            return _PickledTokenizer
-        if (module, name) in PLAIN:
-            return PLAIN[(module, name)]
-        raise EdgeclfError(f"refusing to unpickle {module}.{name}: only a Keras Tokenizer and plain containers")
 
 
 def _tokenizer_config(path: Path, allow_pickle: bool) -> dict[str, Any]:
     """The Tokenizer's config dict (word_index decoded), or {"word_index": ...} for a bare word index."""
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        if not allow_pickle:
-            raise EdgeclfError(
-                f"{path}: a pickled tokenizer is never loaded by default (pass --allow-pickle to opt in)"
-            )
-        try:
-            with path.open("rb") as f:
-                loaded = _AllowListUnpickler(f).load()
-        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as e:
-            raise EdgeclfError(f"{path}: not a readable pickled Tokenizer ({e})") from e
-        if not isinstance(loaded, _PickledTokenizer):
+        loaded = load_pickle(path, allow_pickle, "tokenizer")
+        if not isinstance(loaded, PickledTokenizer):
             raise EdgeclfError(f"{path}: the pickle holds a {type(loaded).__name__}, not a Keras Tokenizer")
         return dict(loaded.state)
     try:
@@ -73,7 +35,10 @@ def _tokenizer_config(path: Path, allow_pickle: bool) -> dict[str, Any]:
         return config
     if isinstance(data, dict) and all(isinstance(v, int) for v in data.values()):
         return {"word_index": data}
-    raise EdgeclfError(f"{path}: neither Tokenizer.to_json() output nor a word_index {{word: id}} object")
+    raise EdgeclfError(
+        f"{path}: neither Tokenizer.to_json() output nor a word_index {{word: id}} object (a token list "
+        "in get_vocabulary() order goes to --vocab-file)"
+    )
 
 
 def read_keras_tokenizer(
