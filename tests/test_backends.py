@@ -299,8 +299,10 @@ def test_single_file_equals_the_folder(bundle, mixed_texts, backend, file, artif
 @pytest.mark.parametrize(("backend", "artifact"), sorted(REFUSED))
 def test_refused_artifact_is_a_clear_error(bundle, backend, artifact):
     _unavailable(backend)
-    with pytest.raises(EdgeclfError, match=f"{backend} cannot load this model"):
+    with pytest.raises(EdgeclfError, match=f"{backend} cannot load this model") as refused:
         Classifier.load(bundle, artifact=artifact, backend=backend)
+    message = str(refused.value)  # one line, naming the op and the way out
+    assert "\n" not in message and "FULLY_CONNECTED" in message and "--tflite-runtime-compatible" in message, message
 
 
 def test_every_artifact_is_covered(bundle):

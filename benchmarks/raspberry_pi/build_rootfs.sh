@@ -9,7 +9,7 @@
 #   sudo ARCH=armhf benchmarks/raspberry_pi/build_rootfs.sh [ROOT]  # armhf; default ROOT: /work/armhf-rootfs
 #
 # Needs root (debootstrap, chroot, binfmt_misc) and the Debian mirror; takes 3–10 minutes on 2 cores
-# and about 330 MB. Idempotent: an existing, working ROOT is left alone. Then run run_in_arm64.sh.
+# and about 330 MB. Idempotent: an existing, working ROOT is left alone. Then run run_in_arm.sh (same ARCH).
 set -euo pipefail
 
 ARCH="${ARCH:-arm64}"

@@ -222,7 +222,7 @@ from pathlib import Path
 rc, stderr, stdout = int(sys.argv[1]), Path(sys.argv[2]).read_text(), Path(sys.argv[3]).read_text()
 lines = stderr.splitlines()
 ok = (rc == 1 and stdout == "" and len(lines) == 1 and lines[0].startswith("edgeclf: error: ")
-      and "tflite-runtime cannot load this model" in lines[0] and "Traceback" not in stderr)
+      and "tflite-runtime cannot load this model" in lines[0] and "FULLY_CONNECTED" in lines[0] and "Traceback" not in stderr)
 results = json.loads(Path(sys.argv[4]).read_text())
 results["refusal-tflite-dynamic-default"] = {"ok": ok, "exit_status": rc, "stderr_lines": len(lines), "stderr": stderr}
 Path(sys.argv[4]).write_text(json.dumps(results, indent=2) + "\n")
