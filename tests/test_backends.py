@@ -66,6 +66,17 @@ PAIRS = [
     ("numpy", "numpy-fp32"),
 ]
 REFUSED = {("tflite-runtime", "tflite-dynamic")}  # TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+
+
+def _prebuilt_is_tflite_runtime_compatible() -> bool:
+    """A prebuilt bundle converted with --tflite-runtime-compatible (as the armhf check builds it): per-tensor
+    dense weights, so tflite-runtime 2.14 runs its dynamic-range artifact instead of refusing it."""
+    manifest = Path(PREBUILT or "") / "manifest.json"
+    if not PREBUILT or not manifest.is_file():
+        return False
+    return bool(json.loads(manifest.read_text(encoding="utf-8")).get("conversion", {}).get("tflite_runtime_compatible"))
+
+
 SINGLE_FILES = [  # (backend, file, the folder artifact it must equal); numpy has no single-file form
     ("litert", "model.edgeclf.tflite", "tflite-fp32"),
     ("litert", "tflite-dynamic.edgeclf.tflite", "tflite-dynamic"),
@@ -73,6 +84,9 @@ SINGLE_FILES = [  # (backend, file, the folder artifact it must equal); numpy ha
     ("onnxruntime", "model.onnx", "onnx-fused-fp32"),
     ("onnxruntime", "onnx-fused-dynamic.onnx", "onnx-fused-dynamic"),
 ]
+if _prebuilt_is_tflite_runtime_compatible():  # the refused pair runs, folder and single file
+    PAIRS, REFUSED = [*PAIRS, *sorted(REFUSED)], set()
+    SINGLE_FILES.append(("tflite-runtime", "tflite-dynamic.edgeclf.tflite", "tflite-dynamic"))
 
 
 def one_megabyte_text(reviews: list[str]) -> str:
@@ -285,8 +299,10 @@ def test_single_file_equals_the_folder(bundle, mixed_texts, backend, file, artif
 @pytest.mark.parametrize(("backend", "artifact"), sorted(REFUSED))
 def test_refused_artifact_is_a_clear_error(bundle, backend, artifact):
     _unavailable(backend)
-    with pytest.raises(EdgeclfError, match=f"{backend} cannot load this model"):
+    with pytest.raises(EdgeclfError, match=f"{backend} cannot load this model") as refused:
         Classifier.load(bundle, artifact=artifact, backend=backend)
+    message = str(refused.value)  # one line, naming the op and the way out
+    assert "\n" not in message and "FULLY_CONNECTED" in message and "--tflite-runtime-compatible" in message, message
 
 
 def test_every_artifact_is_covered(bundle):

@@ -37,7 +37,11 @@ class LiteRTBackend:
                 self._interpreter = interpreter_cls(model_path=str(model_path), num_threads=num_threads)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
-            raise EdgeclfError(f"{model_path}: {self.name} cannot load this model: {e}") from e
+            # the interpreters' messages span lines ("...newer model?\nRegistration failed."): users get one
+            reason = " ".join(str(e).split())
+            if "Didn't find op" in reason and self.name == "tflite-runtime":
+                reason += " (convert with --tflite-runtime-compatible for tflite-runtime 2.14)"
+            raise EdgeclfError(f"{model_path}: {self.name} cannot load this model: {reason}") from e
         (inp,) = self._interpreter.get_input_details()
         (out,) = self._interpreter.get_output_details()
         self._input, self._output = inp["index"], out["index"]
