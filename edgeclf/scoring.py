@@ -15,8 +15,9 @@ DEFAULT_THRESHOLD = 0.5  # multilabel: a label is predicted when its probability
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+    # 1 / (1 + e^-z) as e^-log(1 + e^-z): no overflow for any z, two ufunc calls (this runs once per prediction)
+    with np.errstate(invalid="ignore"):  # NaN in (a global average over no step), NaN out, silently as before
+        return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -27,8 +28,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def probabilities(raw: np.ndarray, task: str, outputs_logits: bool) -> np.ndarray:
     """Raw model outputs (n × units) → one probability per label (n × labels)."""
     if task == "binary":
-        positive = _sigmoid(raw[:, 0]) if outputs_logits else raw[:, 0].astype(np.float64)
-        return np.stack([1 - positive, positive], axis=1)
+        probs = np.empty((len(raw), 2), dtype=np.float64)  # cheaper than np.stack on the per-prediction path
+        probs[:, 1] = _sigmoid(raw[:, 0]) if outputs_logits else raw[:, 0]
+        probs[:, 0] = 1 - probs[:, 1]
+        return probs
     if task == "multilabel":
         return _sigmoid(raw) if outputs_logits else raw.astype(np.float64)
     return _softmax(raw) if outputs_logits else raw.astype(np.float64)
