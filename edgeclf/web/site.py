@@ -8,7 +8,6 @@ The folder is assembled beside its destination and renamed into place, so a fail
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from edgeclf.bundle.manifest import sha256_of
 from edgeclf.errors import EdgeclfError
 
 HERE = Path(__file__).resolve().parent
@@ -58,14 +58,6 @@ def find_runtime(runtime_dir: Path | None) -> tuple[Path, str]:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_bundle(bundle: Path) -> dict[str, Any]:
     """The bundle's manifest, checked just enough for the page (a bundle folder from `edgeclf convert`)."""
     if not bundle.is_dir():
@@ -106,7 +98,7 @@ def _verified(bundle: Path, manifest: dict[str, Any], name: str) -> Path:
     path = bundle / name
     if record is None or not path.is_file():
         raise EdgeclfError(f"{bundle}: {name} is missing or not listed in the manifest")
-    if path.stat().st_size != record.get("size") or _sha256(path) != record.get("sha256"):
+    if path.stat().st_size != record.get("size") or sha256_of(path) != record.get("sha256"):
         raise EdgeclfError(f"{bundle}: {name} does not match its sha256 in the manifest (corrupted or modified)")
     return path
 
