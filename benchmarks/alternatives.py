@@ -263,14 +263,31 @@ def child_main(args: argparse.Namespace) -> None:
     Path(spec["result"]).write_text(json.dumps(result))
 
 
-def run_child(kind: str, spec: dict[str, Any], work: Path, timeout: float, tag: str) -> dict[str, Any]:
-    """Runs a child of this script; a crash, a timeout or a missing result becomes a one-line error."""
+def run_group(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Runs ``command`` in its own process group; on timeout the whole group is killed (converters fork)."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def run_child(kind: str, spec: dict[str, Any], work: Path, timeout: float, tag: str, resume: bool = False):
+    """Runs a child of this script; a crash, a timeout or a missing result becomes a one-line error.
+
+    ``resume``: a successful result of an earlier run in the same work folder is taken as it is."""
     spec_path, result_path = work / f"{tag}.spec.json", work / f"{tag}.result.json"
+    if resume and result_path.is_file() and json.loads(result_path.read_text()).get("ok"):
+        return {**json.loads(result_path.read_text()), "resumed": True}
     result_path.unlink(missing_ok=True)
     spec_path.write_text(json.dumps({**spec, "work": str(work), "result": str(result_path)}))
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--child-spec", str(spec_path)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = run_group(command, timeout)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
     if result_path.is_file():
@@ -281,13 +298,16 @@ def run_child(kind: str, spec: dict[str, Any], work: Path, timeout: float, tag: 
     return {"ok": False, "error": one_line(lines[-1] if lines else f"exit status {done.returncode}")}
 
 
-def edgeclf_convert(work: Path, model: Path, texts_csv: Path, extra: list[str], timeout: float) -> dict[str, Any]:
+def edgeclf_convert(work: Path, model: Path, texts_csv: Path, extra: list[str], timeout: float, resume: bool = False):
     bundle = work / "edgeclf-bundle"
+    if resume and (bundle / "manifest.json").is_file():
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        return {"ok": True, "bundle": bundle.name, "manifest": manifest, "convert_seconds": None, "resumed": True}
     command = [sys.executable, "-c", "import sys; from edgeclf.cli import main; sys.exit(main())", "convert",
                str(model), "-o", str(bundle), "--force", "--eval-texts", str(texts_csv), *extra]  # fmt: skip
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = run_group(command, timeout)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
     if done.returncode != 0:
@@ -339,12 +359,22 @@ def onnx_census(path: Path) -> dict[str, int]:
     return dict(sorted(census.items()))
 
 
-def census_summary(census: dict[str, int]) -> dict[str, Any]:
-    """The columns of the table: Select-TF (Flex) ops, loops, native LSTM nodes."""
-    flex = sorted({op.split(":", 1)[1][4:] for op in census if op.startswith("CUSTOM:Flex")})
+def tf_ops(census: dict[str, int], onnx_file: bool) -> list[str]:
+    """TensorFlow ops left in the file: Flex (Select TF) ops in a .tflite; in a .onnx, default-domain op types
+    that ONNX does not define (tf2onnx copies TF ops it cannot convert, such as StaticRegexReplace)."""
+    if not onnx_file:
+        return [op for op in census if op.startswith("CUSTOM:Flex")]
+    import onnx.defs
+
+    return [op for op in census if "::" not in op and not onnx.defs.has(op)]
+
+
+def census_summary(census: dict[str, int], onnx_file: bool) -> dict[str, Any]:
+    """The columns of the table: TensorFlow (Flex / non-ONNX) ops, loops, native LSTM nodes."""
+    foreign = tf_ops(census, onnx_file)
     return {
-        "flex_ops": flex,
-        "flex_nodes": sum(n for op, n in census.items() if op.startswith("CUSTOM:Flex")),
+        "flex_ops": sorted(op.removeprefix("CUSTOM:Flex") for op in foreign),
+        "flex_nodes": sum(census[op] for op in foreign),
         "while": census.get("WHILE", 0),
         "loop_scan": census.get("Loop", 0) + census.get("Scan", 0),
         "lstm": sum(n for op, n in census.items() if op.split("::")[-1].endswith("LSTM")),
@@ -380,8 +410,8 @@ def fmt(value: float | None, digits: int = 0) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     head = (
-        "| row | how | input | converts | loads without TF | Flex (Select TF) ops | WHILE | Loop/Scan | LSTM nodes "
-        "| size (bytes) | raw median (µs) | edgeclf predict median (µs) | max abs Δ vs Keras |\n"
+        "| row | how | input | converts | loads without TF | TF ops left (Flex / non-ONNX) | WHILE | Loop/Scan "
+        "| LSTM nodes | size (bytes) | raw median (µs) | edgeclf predict median (µs) | max abs Δ vs Keras |\n"
         "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines, notes = [], []
@@ -407,6 +437,9 @@ def markdown(report: dict[str, Any]) -> str:
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     v = report["versions"]
+    resumed = [f"`{row['id']}`" for row in report["rows"] if row.get("resumed")]
+    if resumed:  # say so: these files were converted by an earlier run (same script, same work folder)
+        notes.append(f"- Converted by an earlier run in the same work folder (`--resume`): {', '.join(resumed)}.")
     return (
         "# Alternatives: Keras `model.export`, tf2onnx and edgeclf on the same model\n\n"
         f"Regenerate: `{report['command']}`\n\n"
@@ -422,7 +455,7 @@ def markdown(report: dict[str, Any]) -> str:
         + head
         + "\n".join(lines)
         + "\n\n"
-        + ("What failed, as the tool printed it:\n\n" + "\n".join(notes) + "\n" if notes else "")
+        + ("Notes (what failed, as the tool printed it):\n\n" + "\n".join(notes) + "\n" if notes else "")
     )
 
 
@@ -437,10 +470,11 @@ def build_rows(args: argparse.Namespace, work: Path, texts: list[str], ref: dict
     extra = EDGECLF_QUICK if args.quick else EDGECLF_FULL
 
     def convert(row: str) -> dict[str, Any]:
-        return run_child("convert", {"model": str(model), "row": row}, work, args.timeout, f"convert-{row}")
+        spec = {"model": str(model), "row": row}
+        return run_child("convert", spec, work, args.timeout, f"convert-{row}", args.resume)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # conversions are not timed: run two at a time
-        edgeclf_future = pool.submit(edgeclf_convert, work, model, texts_csv, extra, args.timeout * 2)
+        edgeclf_future = pool.submit(edgeclf_convert, work, model, texts_csv, extra, args.timeout * 2, args.resume)
         converted = dict(zip(alternatives, pool.map(convert, alternatives), strict=True))
         bundle = edgeclf_future.result()
     rows: list[dict[str, Any]] = []
@@ -449,6 +483,7 @@ def build_rows(args: argparse.Namespace, work: Path, texts: list[str], ref: dict
         entry = {"id": row, "how": how, "input": feed, "tool": tool, "converts": result["ok"]}
         if result["ok"]:
             entry.update(file=result["file"], convert_seconds=result["convert_seconds"])
+            entry["resumed"] = bool(result.get("resumed"))
             if result.get("first_error"):
                 entry["first_error"] = result["first_error"]
         else:
@@ -465,6 +500,7 @@ def build_rows(args: argparse.Namespace, work: Path, texts: list[str], ref: dict
                 "how": f"edgeclf convert --formats {artifact['format']}{rnn} --quantize {artifact['precision']}",
                 "file": f"{bundle['bundle']}/{artifact['file']}", "bundle": bundle["bundle"],
                 "artifact": artifact["name"], "convert_seconds": bundle["convert_seconds"],
+                "resumed": bool(bundle.get("resumed")),
             })  # fmt: skip
     for entry in rows:
         if not entry["converts"]:
@@ -473,7 +509,7 @@ def build_rows(args: argparse.Namespace, work: Path, texts: list[str], ref: dict
         data = path.read_bytes()
         entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
         entry["census"] = tflite_census(path) if path.suffix == ".tflite" else onnx_census(path)
-        entry["summary"] = census_summary(entry["census"])
+        entry["summary"] = census_summary(entry["census"], path.suffix == ".onnx")
         entry["runtime_wanted"] = "ai-edge-litert" if path.suffix == ".tflite" else "onnxruntime"
         spec = {"file": entry["file"], "input": entry["input"], "texts": texts, "ids": ref["ids"]}
         loaded = run_child("load", spec, work, args.timeout, f"load-{re.sub(r'[^A-Za-z0-9]+', '-', entry['id'])}")
@@ -509,6 +545,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heldout", default=str(EXAMPLE / "heldout.csv"))
     parser.add_argument("--out", help="folder for alternatives.md/.json (default benchmarks/results; quick: temp)")
     parser.add_argument("--work", help="folder for the artifacts (default: a new temporary folder, kept)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --work: keep the conversions (and the Keras "
+        "reference) an earlier run left there; loads, census and timing run again",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per conversion child")
     parser.add_argument("--jobs", type=int, default=2, help="conversion children run at once")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -524,7 +566,8 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     texts = read_texts(Path(args.heldout), args.texts)
-    ref = run_child("reference", {"model": str(Path(args.model).resolve()), "texts": texts}, work, args.timeout, "ref")
+    spec = {"model": str(Path(args.model).resolve()), "texts": texts}
+    ref = run_child("reference", spec, work, args.timeout, "ref", args.resume)
     if not ref.get("ok"):
         raise SystemExit(f"alternatives: error: Keras could not run the model: {ref.get('error')}")
     rows = build_rows(args, work, texts, ref)
