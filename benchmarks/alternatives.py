@@ -180,6 +180,7 @@ class Runner:
             self.interpreter.allocate_tensors()
             self.shape = tuple(x.shape)
         self.interpreter.set_tensor(self.input["index"], x)
+        self.interpreter.reset_all_variables()  # fused LSTM ops keep their state between invokes: every row pays it
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output)
 
@@ -446,7 +447,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"Model `{report['model']}` (BiLSTM, masked, TextVectorization in the graph), {report['texts']} held-out "
         f"reviews from `{report['texts_source']}`; {report['rounds']} interleaved rounds, batch 1, one thread. "
         f"TensorFlow {v['tensorflow-cpu']}, Keras {v['keras']}, tf2onnx {v['tf2onnx']}, ai-edge-litert "
-        f"{v['ai-edge-litert']}, onnxruntime {v['onnxruntime']}, {report['machine']}.\n\n"
+        f"{v['ai-edge-litert']}, onnxruntime {v['onnxruntime']}, {report['machine']}, 1-minute load average "
+        f"{report['load_average'][0]} before and {report['load_average'][1]} after the run (a shared machine "
+        "inflates every latency; the rows are interleaved, so compare them with each other).\n\n"
         "`numeric` = the model without its TextVectorization layer (ids in), as users build it for tf2onnx. "
         "Loads = loads and runs in ai-edge-litert / onnxruntime in a process where tensorflow, keras, tf_keras and "
         "tf2onnx cannot be imported. Census read from the file (every subgraph). Raw = one interpreter call on "
@@ -535,6 +538,13 @@ def build_rows(args: argparse.Namespace, work: Path, texts: list[str], ref: dict
     return rows
 
 
+def compact_json(report: dict[str, Any]) -> str:
+    """One line per top-level key and per row: readable in a diff, without one line per sample."""
+    fields = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in report.items() if k != "rows"]
+    rows = ",\n  ".join(json.dumps(row) for row in report["rows"])
+    return "{\n " + ",\n ".join(fields) + ',\n "rows": [\n  ' + rows + "\n ]\n}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 texts, 3 rounds, fp32 edgeclf artifacts only")
@@ -570,7 +580,9 @@ def main(argv: list[str] | None = None) -> None:
     ref = run_child("reference", spec, work, args.timeout, "ref", args.resume)
     if not ref.get("ok"):
         raise SystemExit(f"alternatives: error: Keras could not run the model: {ref.get('error')}")
+    load_before = os.getloadavg()
     rows = build_rows(args, work, texts, ref)
+    load_after = os.getloadavg()
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python benchmarks/alternatives.py", *map(shlex.quote, given)])
     report = {
@@ -578,10 +590,11 @@ def main(argv: list[str] | None = None) -> None:
         "model": os.path.relpath(Path(args.model).resolve(), REPO), "texts_source": os.path.relpath(
             Path(args.heldout).resolve(), REPO), "work": str(work), "versions": versions(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "keras_raw": ref["keras_raw"],
+        "load_average": [round(load_before[0], 1), round(load_after[0], 1)],
         "token_counts": [len(i) for i in ref["ids"]], "ids": ref["ids"], "rows": rows,
     }  # fmt: skip
     report["versions"].update(tensorflow_runtime=ref["tensorflow"], keras_runtime=ref["keras"])
-    (out / "alternatives.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "alternatives.json").write_text(compact_json(report))
     (out / "alternatives.md").write_text(markdown(report))
     print(markdown(report))
     print(f"wrote {out / 'alternatives.md'} and .json; artifacts in {work}")
