@@ -75,7 +75,7 @@ def open_onnx_file(path: str | Path) -> SingleFileBundle:
         "format": "onnx",
         "precision": "dynamic" if dynamic else "fp32",
         "rnn": "fused" if fused else "unrolled",
-        "size": len(data),
+        **bytes_record(data),
     }
     manifest = {
         "format": FORMAT,
