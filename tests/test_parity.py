@@ -78,3 +78,43 @@ def test_scores_are_probabilities(classifier):
     assert abs(sum(p.scores.values()) - 1) < 1e-9
     (n,) = classifier.predict("Terrible, boring, a total waste of time. The worst movie I have ever seen.")
     assert n.labels == ["negative"]
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_one_perturbed_weight_fails_the_conversion(fmt, example_model_path, tmp_path, monkeypatch):
+    """Negative control: the parity check can fail. The head's bias is moved by 1e-3 in the network description
+    the artifact is lowered from (the staged description is restored right after, so every file hash is right):
+    the artifact is then off by far more than 1e-5, mostly with the same labels, and the conversion must stop
+    with a ParityError naming it and leave no bundle and no staging folder."""
+    from edgeclf import ParityError
+    from edgeclf.convert import pipeline
+
+    real_build = pipeline.build
+
+    def build_from_a_perturbed_description(plan, network, staging):
+        weights = staging / "weights.npz"
+        genuine = weights.read_bytes()
+        with np.load(weights) as loaded:
+            arrays = dict(loaded)
+        head = [layer.name for layer in network.layers if layer.kind == "dense"][-1]  # the output layer
+        arrays[f"{head}/bias"] = arrays[f"{head}/bias"] + np.float32(1e-3)  # one weight, one step
+        np.savez(weights, **arrays)
+        try:
+            return real_build(plan, network, staging)
+        finally:
+            weights.write_bytes(genuine)
+
+    monkeypatch.setattr(pipeline, "build", build_from_a_perturbed_description)
+    texts = pipeline.parity_texts_for_example()
+    out = tmp_path / "bundle"
+    with pytest.raises(ParityError) as raised:
+        pipeline.convert(
+            example_model_path, out, formats=[fmt], precisions=["fp32"], progress=lambda _m: None,
+            parity_texts=LabelledTexts(texts.texts[:60], texts.labels[:60]), parity_source="held-out reviews",
+        )  # fmt: skip
+    message = str(raised.value)
+    print(f"\n{message}")
+    name = {"tflite": "tflite-fp32", "onnx": "onnx-fused-fp32"}[fmt]
+    assert message.startswith(f"{name} disagrees with Keras"), message
+    assert float(message.split("max |Δ| score ")[1].split()[0]) > TOLERANCE
+    assert list(tmp_path.iterdir()) == []  # no bundle, no staging folder
