@@ -327,6 +327,7 @@ def convert(
             _write_single_files(staging, manifest, progress)
         Bundle.open(staging)  # what we wrote must load
         staging.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be shared
+        progress(f"publishing {out_dir}")
         publish(staging, out_dir)
         return manifest
     except BaseException:
