@@ -311,21 +311,27 @@ def test_predict_input_txt_jsonl_csv(example_bundle, expected, tmp_path, capsys)
 
 
 def test_predict_bad_inputs_are_one_line_errors(example_bundle, tmp_path, capsys):
+    errors = []  # every case's stderr, each checked below to be one line
     jl = tmp_path / "bad.jsonl"
     jl.write_text('{"text": "fine"}\n{"body": "no text field"}\n')
     status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(jl))
     assert status == 1 and "line 2" in err and "'text'" in err
+    errors.append(err)
     jl.write_text('{"text": "fine"}\nnot json\n')
     status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(jl))
     assert status == 1 and "line 2: not JSON" in err
+    errors.append(err)
     table = tmp_path / "bad.csv"
     table.write_text("id,review\n1,good\n")
     status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(table))
     assert status == 1 and "no column 'text'" in err and "--text-column" in err
+    errors.append(err)
     status, _, err = predict_cli(capsys, str(example_bundle), "--input", str(tmp_path / "missing.txt"))
     assert status == 1 and "cannot read" in err
-    for err_text in [err]:
-        assert len(err_text.strip().splitlines()) == 1
+    errors.append(err)
+    assert len(errors) == 4
+    for err_text in errors:
+        assert len(err_text.strip().splitlines()) == 1 and err_text.startswith("edgeclf: error: "), err_text
 
 
 def test_predict_csv_output_to_file(example_bundle, expected, tmp_path, capsys):
