@@ -223,6 +223,32 @@ def test_texts_without_tokens(case, bundle, reference):
     assert np.max(np.abs(no_token - np.asarray(reference["no_token_raw"]))) <= TOLERANCE  # = Keras, all masked
 
 
+def test_the_backend_itself_on_a_row_of_padding_only(case, bundle, reference):
+    """The rule above hands token-less texts the manifest's stored Keras output, so it tests no backend. Here the
+    backend's own computation, where it is defined: a padded batch whose second row is all padding (ONNX: its
+    sequence_lens is 0; numpy: every step masked), which must give Keras's all-masked result."""
+    backend, artifact, clf = case
+    if _precision(bundle, artifact) != "fp32":
+        pytest.skip("quantized: no exact expectation for one row")
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    (entry,) = [a for a in manifest["artifacts"] if a["name"] == artifact]
+    ids = clf.model_input(reference["reviews"][0])
+    if clf.backend.batches and clf.backend.dynamic_length and clf.padding_is_noop:
+        matrix = np.zeros((2, len(ids)), np.int32)
+        matrix[0] = ids
+        own = np.asarray(clf.backend.run_batch(matrix), np.float64).reshape(2, -1)
+    elif entry["rnn"] == "loop":  # TFLite's WHILE loop keeps Keras's mask: one padding step, masked
+        own = np.asarray([clf.backend.run(ids), clf.backend.run(np.zeros(1, np.int32))], np.float64).reshape(2, -1)
+    else:
+        pytest.skip(f"{artifact}: a fused kernel has no mask, a token-less text gets the rule's stored output")
+    keras = np.asarray(reference["no_token_raw"][:1], np.float64)  # Keras: "" padded beside a review, all masked
+    assert not np.array_equal(own[1], own[0])  # the padding row is not simply its batch-mate's answer
+    scores = [probabilities(raw, clf.task, clf.outputs_logits) for raw in (own[1:], keras)]
+    diff = float(np.max(np.abs(scores[0] - scores[1])))
+    print(f"\n{backend} {artifact}: all-padding row {own[1]} vs Keras all-masked {keras[0]}: max |Δ| score {diff:.3g}")
+    assert diff <= TOLERANCE
+
+
 @pytest.mark.skipif(EMULATED, reason="1 MB text skipped under qemu: ≈184,000 recurrent steps take minutes there")
 def test_one_megabyte_text(case, bundle, reference):
     backend, artifact, clf = case
