@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeclf.childproc import python_module
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import NETWORK_FILE, Network
 
@@ -41,8 +41,7 @@ def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: fl
     a ConversionError naming ``what``: a signal, the child's last error line, a timeout, or no output file."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     try:
-        done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
-                              env=env)  # fmt: skip
+        done = subprocess.run(python_module(module, args), capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
     if done.returncode < 0:

@@ -210,7 +210,7 @@ def run_bench(
     elif options.keras_model is not None:
         step("Keras baseline (model.predict, tf.function)")
         keras = run_child(
-            {"kind": "keras", "model": str(options.keras_model), "tokens": tokens, **common}, command=KERAS_CHILD
+            {"kind": "keras", "model": str(options.keras_model), "tokens": tokens, **common}, module=KERAS_CHILD
         )
         if bar is not None:
             bar.update()
