@@ -370,6 +370,12 @@ def _flatten(layer: Any) -> Layer:
     return Layer(layer.name, "flatten", {})
 
 
+TEXT_VECTORIZATION_H5 = (
+    "Keras cannot restore a TextVectorization layer from .h5 (HDF5 does not hold its vocabulary table); save the "
+    "model as .keras (model.save('model.keras')) and convert that"
+)
+
+
 def _text_vectorizer(layer: Any) -> TextVectorizer:
     config = layer.get_config()
     for key, allowed in (
@@ -381,8 +387,14 @@ def _text_vectorizer(layer: Any) -> TextVectorizer:
             raise UnsupportedModelError(
                 f"TextVectorization {key}={config.get(key)!r} is not supported (supported: {sorted(map(str, allowed))})"
             )
+    try:
+        vocabulary = [str(t) for t in layer.get_vocabulary()]
+    except Exception as e:  # TensorFlow's FailedPreconditionError: "Table not initialized"
+        if "not initialized" not in str(e):
+            raise
+        raise UnsupportedModelError(TEXT_VECTORIZATION_H5) from None
     return TextVectorizer(
-        vocabulary=[str(t) for t in layer.get_vocabulary()],
+        vocabulary=vocabulary,
         standardize=config["standardize"],
         split=config["split"],
         ngrams=config.get("ngrams"),
