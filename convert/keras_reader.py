@@ -371,7 +371,7 @@ def _flatten(layer: Any) -> Layer:
 
 
 TEXT_VECTORIZATION_H5 = (
-    "Keras cannot restore a TextVectorization layer from .h5 (HDF5 does not hold its vocabulary table); save the "
+    "Keras cannot restore a TextVectorization layer from .h5 (HDF5 does not hold its vocabulary table): save the "
     "model as .keras (model.save('model.keras')) and convert that"
 )
 
@@ -393,6 +393,10 @@ def _text_vectorizer(layer: Any) -> TextVectorizer:
         if "not initialized" not in str(e):
             raise
         raise UnsupportedModelError(TEXT_VECTORIZATION_H5) from None
+    if (
+        len(vocabulary) <= 2
+    ):  # only '' and '[UNK]': what a .h5 gives back (the call then fails: "Table not initialized")
+        raise UnsupportedModelError(f"TextVectorization {layer.name!r} has no vocabulary; {TEXT_VECTORIZATION_H5}")
     return TextVectorizer(
         vocabulary=vocabulary,
         standardize=config["standardize"],
