@@ -92,7 +92,7 @@ def test_quantized_outside_target_marked_refused_and_single_file_note(
     monkeypatch.setattr(parity, "QUANTIZED_MIN_AGREEMENT", 1.01)  # dynamic: written, outside the target
     assert main(["convert", "example", "-o", str(tmp_path / "marked"), "--single-file", *common]) == 0
     out = capsys.readouterr().out
-    (line,) = [x for x in out.splitlines() if x.startswith("onnx-dynamic:")]
+    (line,) = [x for x in out.splitlines() if x.startswith("onnx-fused-dynamic:")]
     assert line.endswith("[OUTSIDE TARGET: see report.md]") and "on 20 texts" in line
     assert "--single-file: no TFLite artifact" in out and "model.onnx is already a single file" in out
     done = run("inspect", str(tmp_path / "marked"))
@@ -101,15 +101,15 @@ def test_quantized_outside_target_marked_refused_and_single_file_note(
     monkeypatch.setattr(pipeline, "REFUSE_BELOW_AGREEMENT", 1.01)  # now far below: refused
     assert main(["convert", "example", "-o", str(tmp_path / "refused"), *common]) == 0
     manifest = json.loads((tmp_path / "refused" / "manifest.json").read_text())
-    assert [a["name"] for a in manifest["artifacts"]] == ["onnx-fp32"]
+    assert [a["name"] for a in manifest["artifacts"]] == ["onnx-fused-fp32"]
     (failed,) = manifest["failed_artifacts"]
-    assert failed["name"] == "onnx-dynamic" and failed["error"].startswith("refused: label agreement with Keras")
-    assert not (tmp_path / "refused" / "onnx-dynamic.onnx").exists()
-    assert "onnx-dynamic: not written (refused" in capsys.readouterr().out
+    assert failed["name"] == "onnx-fused-dynamic" and failed["error"].startswith("refused: label agreement with Keras")
+    assert not (tmp_path / "refused" / "onnx-fused-dynamic.onnx").exists()
+    assert "onnx-fused-dynamic: not written (refused" in capsys.readouterr().out
 
     assert main(["convert", "example", "-o", str(tmp_path / "kept"), "--keep-inaccurate", *common]) == 0
     manifest = json.loads((tmp_path / "kept" / "manifest.json").read_text())
-    assert [a["name"] for a in manifest["artifacts"]] == ["onnx-fp32", "onnx-dynamic"]
+    assert [a["name"] for a in manifest["artifacts"]] == ["onnx-fused-fp32", "onnx-fused-dynamic"]
 
 
 def test_keras3_h5_with_text_vectorization_says_save_as_keras(tmp_path: Path) -> None:
