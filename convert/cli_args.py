@@ -119,11 +119,7 @@ def _convert(args: argparse.Namespace) -> int:
             onnx = [a["file"] for a in manifest["artifacts"] if a["format"] == "onnx"]
             print(
                 "--single-file: no TFLite artifact to embed the bundle into"
-                + (
-                    f"; {', '.join(onnx)} is already a single file (predict and Classifier.load take it)"
-                    if onnx
-                    else ""
-                )
+                + (f"; each .onnx artifact ({', '.join(onnx)}) is a single file already" if onnx else "")
             )
         print(describe_choice(manifest))
         print(f"bundle written to {args.output} ({manifest['conversion_seconds']} s)")

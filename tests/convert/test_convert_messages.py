@@ -94,7 +94,7 @@ def test_quantized_outside_target_marked_refused_and_single_file_note(
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.startswith("onnx-fused-dynamic:")]
     assert line.endswith("[OUTSIDE TARGET: see report.md]") and "on 20 texts" in line
-    assert "--single-file: no TFLite artifact" in out and "model.onnx is already a single file" in out
+    assert "--single-file: no TFLite artifact" in out and "each .onnx artifact (model.onnx, " in out
     done = run("inspect", str(tmp_path / "marked"))
     assert done.returncode == 0 and "[OUTSIDE TARGET" in done.stdout, done.stderr
 
