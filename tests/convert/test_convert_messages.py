@@ -43,7 +43,7 @@ def review_csv(tmp_path_factory) -> Path:
 
 
 def test_directory_is_not_no_such_file(tmp_path: Path) -> None:
-    assert "is a directory, not a Keras model file" in one_error(run("convert", str(tmp_path), "-o", "x"))
+    assert "a folder without saved_model.pb" in one_error(run("convert", str(tmp_path), "-o", "x"))
 
 
 def test_eval_csv_column_message_names_an_option_convert_has(review_csv: Path, tmp_path: Path) -> None:
