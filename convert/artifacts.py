@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeclf.childproc import python_module
 from edgeclf.errors import EdgeclfError, UnsupportedModelError
 from edgeclf.network import NETWORK_FILE, Network
 
@@ -41,8 +41,7 @@ def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: fl
     a ConversionError naming ``what``: a signal, the child's last error line, a timeout, or no output file."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     try:
-        done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
-                              env=env)  # fmt: skip
+        done = subprocess.run(python_module(module, args), capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
     if done.returncode < 0:
@@ -184,3 +183,26 @@ def plan_artifacts(
             )
         plans += [ArtifactPlan(artifact_format, p, r) for r in forms_here for p in precisions_here]
     return plans
+
+
+def left_out_defaults(
+    formats: list[str] | None, precisions: list[str] | None, rnn_forms: list[str] | None
+) -> list[dict[str, str]]:
+    """The default formats ``plan_artifacts`` leaves out because they cannot be written as asked (``--rnn fused``:
+    numpy has no fused form), as ``failed_artifacts`` entries: said in the manifest, not silently dropped."""
+    if formats is not None:  # formats named explicitly are written or refused by plan_artifacts
+        return []
+    entries = []
+    for artifact_format in DEFAULT_FORMATS:
+        registration = _registration(artifact_format)
+        precisions_here = [p for p in precisions or DEFAULT_PRECISIONS if p in registration.precisions]
+        forms_here = [f for f in rnn_forms or [registration.rnn_forms[0]] if f in registration.rnn_forms]
+        if precisions_here and forms_here:
+            continue
+        asked = [*(rnn_forms or []), *(precisions or [])]
+        entries.append({
+            "name": f"{artifact_format}-{'-'.join(asked)}",
+            "error": f"not planned: {artifact_format} has no {' / '.join(asked)} (it supports forms "
+            f"{', '.join(registration.rnn_forms)}, precisions {', '.join(registration.precisions)})",
+        })  # fmt: skip
+    return entries

@@ -53,9 +53,10 @@ def _convert(args: argparse.Namespace) -> int:
     if str(model) == EXAMPLE and not Path(model).exists():
         model = pipeline.EXAMPLE_DIR / "model.keras"
         texts, source = pipeline.parity_texts_for_example(), "the example's held-out IMDB reviews (heldout.csv)"
-    calibration = read_texts(args.calibration_texts, args.labels) if args.calibration_texts else None
+    columns = {"text_column": args.text_column, "label_column": args.label_column}
+    calibration = read_texts(args.calibration_texts, args.labels, **columns) if args.calibration_texts else None
     if args.eval_texts:
-        texts, source = read_texts(args.eval_texts, args.labels), str(args.eval_texts)
+        texts, source = read_texts(args.eval_texts, args.labels, **columns), str(args.eval_texts)
     elif calibration is not None:  # one file for both, as before --eval-texts existed
         texts, source = calibration, str(args.calibration_texts)
     tokenizer_source = None
@@ -93,6 +94,7 @@ def _convert(args: argparse.Namespace) -> int:
         overwrite=args.force,
         unsafe=args.unsafe,
         single_file=args.single_file,
+        keep_inaccurate=args.keep_inaccurate,
         tflite_runtime_compatible=args.tflite_runtime_compatible,
         verify_python=args.verify_python,
         calibration_samples=args.calibration_samples,
@@ -107,6 +109,17 @@ def _convert(args: argparse.Namespace) -> int:
             print(
                 f"{artifact['name']}: {artifact['size']:,} bytes, max |Δ| {p['max_abs_diff']:.2e} vs Keras, "
                 f"label agreement {p['label_agreement']:.4f} on {p['texts']} texts"
+                + ("" if p["ok"] else "  [OUTSIDE TARGET: see report.md]")
+            )
+        for failed in manifest["failed_artifacts"]:
+            print(f"{failed['name']}: not written ({failed['error']})")
+        for single in manifest.get("single_files", []):
+            print(f"single file {args.output / single['file']} for {single['artifact']}")
+        if args.single_file and not manifest.get("single_files"):  # said, not silently nothing
+            onnx = [a["file"] for a in manifest["artifacts"] if a["format"] == "onnx"]
+            print(
+                "--single-file: no TFLite artifact to embed the bundle into"
+                + (f"; each .onnx artifact ({', '.join(onnx)}) is a single file already" if onnx else "")
             )
         print(describe_choice(manifest))
         print(f"bundle written to {args.output} ({manifest['conversion_seconds']} s)")
@@ -142,6 +155,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="real texts, ideally from training, to calibrate int8/int16x8 on (the first --calibration-samples); "
         "also the eval texts when --eval-texts is not given",
+    )
+    c.add_argument(
+        "--text-column",
+        default="text",
+        metavar="NAME",
+        help="CSV column or JSONL field holding the text in --eval-texts/--calibration-texts (default: text)",
+    )
+    c.add_argument(
+        "--label-column",
+        default="label",
+        metavar="NAME",
+        help="CSV column or JSONL field holding the label in those files (default: label)",
     )
     c.add_argument(
         "--calibration-samples",
@@ -226,7 +251,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument(
         "--single-file",
         action="store_true",
-        help="also write MODEL.edgeclf.tflite: the .tflite with manifest, vocabulary and labels inside",
+        help="also write one STEM.edgeclf.tflite per TFLite artifact (model.edgeclf.tflite for the float32 one): "
+        "the .tflite with manifest, vocabulary and labels inside; an edgeclf .onnx is a single file already",
+    )
+    c.add_argument(
+        "--keep-inaccurate",
+        action="store_true",
+        help="write quantized artifacts even when their labels agree with Keras on under 90%% of the texts "
+        "(refused by default and listed under failed_artifacts)",
     )
     c.add_argument(
         "--unsafe",

@@ -19,7 +19,7 @@ from edgeclf.errors import EdgeclfError, UnsupportedModelError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
-TF_KERAS_INSTALL = "pip install --no-deps tf-keras==2.21.0"
+TF_KERAS_INSTALL = "pip install 'edgeclf[convert]' (it includes tf-keras)"
 
 
 def container_kind(path: Path) -> str:

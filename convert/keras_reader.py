@@ -162,12 +162,24 @@ def load_keras_model(path: Path, *, unsafe: bool = False, custom_objects: Path |
         except Exception as e:  # report Keras 3's reason below, unless only tf-keras could read this file
             error = e if keras3_error is None else keras3_error
     unknown = _unknown_layer_classes(path) if kind == "zip" else []
+    custom = [name for name in unknown if name.startswith(CUSTOM_TEXT_FUNCTION)]
+    if custom:  # TextVectorization(standardize=my_function): the function is the custom part, not a layer
+        raise UnsupportedModelError(
+            f"{path}: a TextVectorization layer uses a custom {custom[0][len(CUSTOM_TEXT_FUNCTION) :]}; "
+            f"edgeclf reproduces the built-in ones only: standardize={STANDARDIZE_OPTIONS}, split={SPLIT_OPTIONS}. "
+            "Retrain with one of them (e.g. strip '<br />' from the texts before adapt/fit instead)"
+        ) from error
     if unknown:
         raise UnsupportedModelError(
             f"{path}: Keras cannot load this model: layer class {', '.join(map(repr, unknown))} is not built into "
             "Keras (a custom layer); pass its definition with --unsafe --custom-objects FILE.py"
         ) from error
     raise UnsupportedModelError(f"{path}: Keras cannot load this model: {_first_line(error)}") from error
+
+
+CUSTOM_TEXT_FUNCTION = "custom TextVectorization "  # marks, among unknown classes, a custom standardize/split
+STANDARDIZE_OPTIONS = "lower_and_strip_punctuation, lower, strip_punctuation, None"
+SPLIT_OPTIONS = "whitespace, character, None"
 
 
 def _unknown_layer_classes(path: Path) -> list[str]:
@@ -187,6 +199,11 @@ def _unknown_layer_classes(path: Path) -> list[str]:
             built_in = not isinstance(name, str) or name.startswith("__")  # __keras_tensor__: a graph edge
             # keras or keras.*, not a look-alike such as keras_custom_layers
             built_in = built_in or hasattr(keras.layers, name) or module == "keras" or str(module).startswith("keras.")
+            if name == "TextVectorization" and isinstance(node.get("config"), dict):
+                for option in ("standardize", "split"):  # a function, saved as a dict naming it
+                    function = node["config"].get(option)
+                    if isinstance(function, dict):
+                        unknown.append(f"{CUSTOM_TEXT_FUNCTION}{option} function {function.get('config')!r}")
             if not built_in and "config" in node:  # models, initializers, dtype policies... come from keras modules
                 unknown.append(node.get("registered_name") or name)
             for value in node.values():
@@ -353,6 +370,12 @@ def _flatten(layer: Any) -> Layer:
     return Layer(layer.name, "flatten", {})
 
 
+TEXT_VECTORIZATION_H5 = (
+    "Keras cannot restore a TextVectorization layer from .h5 (HDF5 does not hold its vocabulary table): save the "
+    "model as .keras (model.save('model.keras')) and convert that"
+)
+
+
 def _text_vectorizer(layer: Any) -> TextVectorizer:
     config = layer.get_config()
     for key, allowed in (
@@ -364,8 +387,18 @@ def _text_vectorizer(layer: Any) -> TextVectorizer:
             raise UnsupportedModelError(
                 f"TextVectorization {key}={config.get(key)!r} is not supported (supported: {sorted(map(str, allowed))})"
             )
+    try:
+        vocabulary = [str(t) for t in layer.get_vocabulary()]
+    except Exception as e:  # TensorFlow's FailedPreconditionError: "Table not initialized"
+        if "not initialized" not in str(e):
+            raise
+        raise UnsupportedModelError(TEXT_VECTORIZATION_H5) from None
+    if (
+        len(vocabulary) <= 2
+    ):  # only '' and '[UNK]': what a .h5 gives back (the call then fails: "Table not initialized")
+        raise UnsupportedModelError(f"TextVectorization {layer.name!r} has no vocabulary; {TEXT_VECTORIZATION_H5}")
     return TextVectorizer(
-        vocabulary=[str(t) for t in layer.get_vocabulary()],
+        vocabulary=vocabulary,
         standardize=config["standardize"],
         split=config["split"],
         ngrams=config.get("ngrams"),

@@ -16,12 +16,12 @@ import numpy as np
 
 import edgeclf
 from edgeclf.bundle import FORMAT, FORMAT_VERSION, MANIFEST, VOCABULARY, Bundle, file_record
-from edgeclf.convert.artifacts import ConversionError, build, plan_artifacts
+from edgeclf.convert.artifacts import ConversionError, build, left_out_defaults, plan_artifacts
 from edgeclf.convert.containers import source_record
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.latency import default_choice, time_artifacts
-from edgeclf.convert.parity import check_parity, keras_reference
+from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT, check_parity, keras_reference
 from edgeclf.convert.report import write_report
 from edgeclf.convert.staging import new_staging, publish, remove_stale_staging
 from edgeclf.convert.tflite import CALIBRATION_FILE, CALIBRATION_SAMPLES
@@ -161,6 +161,7 @@ def convert(
     overwrite: bool = False,
     unsafe: bool = False,
     single_file: bool = False,
+    keep_inaccurate: bool = False,
     tflite_runtime_compatible: bool = False,
     verify_python: Path | None = None,
     calibration_samples: int = CALIBRATION_SAMPLES,
@@ -244,7 +245,7 @@ def convert(
             "tokenizer": {**tokenizer.to_spec(), "vocabulary_file": VOCABULARY},
             "files": {},
             "artifacts": [],
-            "failed_artifacts": [],
+            "failed_artifacts": left_out_defaults(formats, precisions, rnn_forms),
             "default_artifact": None,
             "parity": {"texts": len(parity_texts), "source": parity_source, "tolerance_fp32": FP32_TOLERANCE},
             "conversion": {"tflite_runtime_compatible": tflite_runtime_compatible},
@@ -291,6 +292,9 @@ def convert(
                 runtime_label(classifier.backend.name): f"parity checked on {parity.texts} texts"
             }
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
+            if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not keep_inaccurate:
+                _refuse(staging, manifest, artifact, parity.to_dict())
+                continue
             if plan.exact and not parity.ok:
                 raise ParityError(
                     f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} (tolerance "
@@ -298,6 +302,10 @@ def convert(
                     f"empty text {parity.empty_text_abs_diff:.3g}; no bundle written"
                 )
 
+        if not manifest["artifacts"]:
+            raise EdgeclfError(
+                f"no artifact left to write: {'; '.join(f['error'] for f in manifest['failed_artifacts'])}"
+            )
         if verify_python is not None:
             progress(f"running every artifact again in {verify_python}")
             _verify_elsewhere(verify_python, staging, manifest, reference.texts)
@@ -333,6 +341,27 @@ def convert(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+# A quantized artifact whose labels agree with Keras on fewer texts than this is refused (kept only with
+# --keep-inaccurate); between it and QUANTIZED_MIN_AGREEMENT it is written and marked outside the target.
+REFUSE_BELOW_AGREEMENT = 0.9
+
+
+def _refuse(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], parity: dict[str, Any]) -> None:
+    """Take a far-too-inaccurate quantized artifact out of the bundle and list it, with its figure, as failed."""
+    manifest["artifacts"].remove(artifact)
+    manifest["files"].pop(artifact["file"], None)
+    (staging / artifact["file"]).unlink(missing_ok=True)
+    if manifest["default_artifact"] == artifact["name"]:
+        manifest["default_artifact"] = manifest["artifacts"][0]["name"] if manifest["artifacts"] else None
+    manifest["failed_artifacts"].append({
+        "name": artifact["name"],
+        "error": f"refused: label agreement with Keras {parity['label_agreement']:.4f} on {parity['texts']} texts, "
+        f"far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate "
+        "writes it anyway)",
+    })  # fmt: skip
+    _write_manifest(staging, manifest)
 
 
 def _write_single_files(staging: Path, manifest: dict[str, Any], progress: Progress) -> None:

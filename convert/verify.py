@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.childproc import python_code
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT
 from edgeclf.scoring import agreement, predicted, probabilities
 
@@ -76,7 +77,7 @@ def verify_in_python(
     }
     try:
         done = subprocess.run(
-            [str(python), "-c", _RUN], input=json.dumps(job), capture_output=True, text=True, timeout=1800
+            python_code(_RUN, str(python)), input=json.dumps(job), capture_output=True, text=True, timeout=1800
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         return {a["name"]: {"python": str(python), "error": f"could not run it: {e}"[:200]} for a in artifacts}

@@ -137,6 +137,7 @@ def render(info: dict[str, Any]) -> list[str]:
                 f"agreement {_num(q.get('label_agreement'), '.4f')}, accuracy "
                 f"{_num(q.get('artifact_accuracy'), '.4f')} vs Keras {_num(q.get('keras_accuracy'), '.4f')}, "
                 f"empty text |Δ| {_num(q.get('empty_text_abs_diff'), '.2e')}"
+                + ("" if q.get("ok", True) else "  [OUTSIDE TARGET: see report.md]")
             )
         ops = a["ops"]
         lines.append(f"    ops: {', '.join(f'{k} {v}' for k, v in ops.items()) if ops else 'n/a'}")

@@ -15,7 +15,7 @@ Input rules (the manifest's ``input`` section):
 from __future__ import annotations
 
 import queue
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +47,32 @@ class Prediction:
         return {"text": self.text, "labels": self.labels, "scores": scores}
 
 
+def _text_list(texts: object) -> list[str]:
+    """One text or any iterable of texts (list, tuple, generator, pandas Series) as a list; anything else is an
+    EdgeclfError, so a generator is read once and ``predict`` pairs each text with its own row."""
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
+        raise EdgeclfError(f"expected a text or an iterable of texts, got {type(texts).__name__}")
+    out = list(texts)  # type: ignore[call-overload]
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise EdgeclfError(f"expected a text or an iterable of texts, got {type(text).__name__} at position {i}")
+    return out
+
+
 class Classifier:
-    """A loaded bundle: ``Classifier.load("bundle/").predict(["great film"])``."""
+    """A loaded bundle: ``Classifier.load("bundle/").predict(["great film"])``.
+
+    Attributes:
+        labels: the label names, in the order of the model's outputs and of the columns of ``scores``.
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (multilabel predicts every label over threshold).
+        artifact: the name of the manifest artifact being run (e.g. ``"tflite-fp32"``).
+        threshold: the multilabel decision threshold (0.5 unless the manifest says otherwise).
+
+    ``predict``, ``scores`` and ``raw_outputs`` take one ``str`` or any iterable of ``str`` (list, tuple,
+    generator); anything else raises ``EdgeclfError``.
+    """
 
     def __init__(
         self,
@@ -123,7 +147,7 @@ class Classifier:
             ids = self.tokenizer.encode(text)
         return ids if len(ids) else np.array([PAD_ID], dtype=np.int32)
 
-    def raw_outputs(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def raw_outputs(self, texts: str | Iterable[str], batch_size: int = 32) -> np.ndarray:
         """The model's own outputs (logits or probabilities, as it was trained), one row per text.
 
         A backend that ``batches`` gets batches of up to ``batch_size`` texts of similar length: texts
@@ -133,7 +157,7 @@ class Classifier:
         texts of one length. Other backends (static batch of 1) run one text at a time. Either way every row
         equals the text run alone. With several workers, batches run on that many interpreters at once.
         """
-        inputs = [self.model_input(t) for t in texts]
+        inputs = [self.model_input(t) for t in _text_list(texts)]
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
         batches_ok = self.backend.batches and self.backend.batch_invariant
         batches = self._batches([len(ids) for ids in inputs], batch_size if batches_ok else 1)
@@ -184,14 +208,13 @@ class Classifier:
                 groups.append([i])
         return groups
 
-    def scores(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def scores(self, texts: str | Iterable[str], batch_size: int = 32) -> np.ndarray:
         """Probabilities, one row per text, one column per label."""
         return probabilities(self.raw_outputs(texts, batch_size), self.task, self.outputs_logits)
 
-    def predict(self, texts: str | Sequence[str], batch_size: int = 32) -> list[Prediction]:
+    def predict(self, texts: str | Iterable[str], batch_size: int = 32) -> list[Prediction]:
         """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (numpy)."""
-        if isinstance(texts, str):
-            texts = [texts]
+        texts = _text_list(texts)
         probs = self.scores(texts, batch_size)
         chosen = label_names(probs, self.labels, self.task, self.threshold)
         return [

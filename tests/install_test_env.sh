@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs, from the package registries only:
-#   .venv                      edgeclf + the converter + test tools + Ray Data (pyproject extras convert,test,ray),
-#                              and tf-keras
-#                              with --no-deps (its metadata asks for the full `tensorflow` wheel, which would
-#                              clash with tensorflow-cpu; tf-keras is what loads Keras-2 .h5 files), and
+#   .venv                      edgeclf + the converter (tensorflow, tf-keras for Keras-2 .h5 files, keras, onnx,
+#                              onnxruntime: the convert extra) + test tools + Ray Data (extras convert,test,serve,ray),
 #                              toxic-comment-classifier with --no-deps (the zoo's real six-label model: its weights
-#                              and tokenizer; it too asks for the full `tensorflow` wheel)
-#                              and tf2onnx from benchmarks/requirements-alternatives.txt (only for the alternatives
+#                              and tokenizer; its own pins would move TensorFlow), and tf2onnx from
+#                              benchmarks/requirements-alternatives.txt (only for the alternatives
 #                              benchmark and its test, tests/bench/: Keras model.export(format="onnx") needs it; it
 #                              is no dependency of edgeclf and pip adds nothing else with it)
 #   .venv-tflite-runtime       edgeclf's runtime beside tflite-runtime 2.14 and numpy<2 (it fails under numpy 2), and
@@ -19,8 +17,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
+# an older .venv has tensorflow-cpu, which writes the same tensorflow/ package as `tensorflow` (the extra's): remove
+# both, and the install below puts back `tensorflow` alone
+if .venv/bin/pip show -q tensorflow-cpu >/dev/null 2>&1; then
+    .venv/bin/pip uninstall -q -y tensorflow-cpu tensorflow
+fi
 .venv/bin/pip install -q -e ".[convert,test,serve,ray]"
-.venv/bin/pip install -q --no-deps "tf-keras==2.21.0" "toxic-comment-classifier==0.3.0"
+.venv/bin/pip install -q --no-deps "toxic-comment-classifier==0.3.0"
 .venv/bin/pip install -q -r benchmarks/requirements-alternatives.txt
 python3 -m venv .venv-tflite-runtime
 .venv-tflite-runtime/bin/pip install -q "tflite-runtime==2.14.0" "numpy<2" "pytest==9.2.0"

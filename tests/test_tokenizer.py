@@ -110,7 +110,7 @@ def test_identical_on_generated_unicode(layer, tokenizer, texts):
 @pytest.fixture(scope="module")
 def legacy_pair(imdb_split):
     """A real tf-keras Tokenizer fitted on 3,000 reviews, and edgeclf's reading of its to_json()."""
-    tf_keras = pytest.importorskip("tf_keras", reason="tf-keras reads Keras-2 models; pip install --no-deps tf-keras")
+    tf_keras = pytest.importorskip("tf_keras", reason="tf-keras reads Keras-2 models (edgeclf[convert])")
     from edgeclf.convert.tokenizer_files import read_keras_tokenizer
 
     keras_tokenizer = tf_keras.preprocessing.text.Tokenizer(num_words=500, oov_token="<OOV>")

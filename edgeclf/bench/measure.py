@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.childproc import python_code, python_module
+
 CHUNK = 10  # timed runs alternate between the measured calls in chunks of this many texts (see _child_edgeclf)
 KERAS_MAX_RUNS = 40  # Keras batch-1 calls cost 10-100 ms each; more runs add minutes, not information
 CHILD = "from edgeclf.bench.measure import child_main; child_main()"
-KERAS_CHILD = ("-m", "edgeclf.convert.keras_baseline")  # the converter's module: TensorFlow stays out of edgeclf/
+KERAS_CHILD = "edgeclf.convert.keras_baseline"  # the converter's module: TensorFlow stays out of edgeclf/
 
 
 def summarize(samples_ns: Sequence[int]) -> dict[str, float]:
@@ -205,13 +207,13 @@ def run_child(
     job: dict[str, Any],
     env: dict[str, str] | None = None,
     timeout: float = 1800,
-    command: Sequence[str] = ("-c", CHILD),
+    module: str | None = None,
 ) -> dict[str, Any]:
-    """Run one job in a fresh ``sys.executable`` started with ``command`` (this module's children by default)."""
+    """Run one job in a fresh ``sys.executable``: ``module``'s ``__main__`` or, by default, this module's child."""
     with tempfile.TemporaryDirectory(prefix="edgeclf-bench-") as tmp:
         out = Path(tmp) / "result.json"
         done = subprocess.run(
-            [sys.executable, *command],
+            python_module(module) if module else python_code(CHILD),
             input=json.dumps({**job, "out": str(out)}),
             text=True,
             capture_output=True,  # backends and TensorFlow may write to stdout/stderr natively

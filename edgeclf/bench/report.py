@@ -170,12 +170,14 @@ def _notes(document: dict[str, Any]) -> list[str]:
                 f"{lb['median_us']:.0f} µs, avg {lb['avg_us']:.0f} µs; edgeclf raw invoke at one token: "
                 f"p50 {row['one_token_invoke']['p50']:.0f} µs, mean {row['one_token_invoke']['mean']:.0f} µs."
             )
+        elif lb:  # said, not dropped: a missing comparison line would read as "not run"
+            notes.append(f"- litert-benchmark on {row['file']} ({row['threads']} thread(s)): no figure, {lb['error']}")
     keras = document.get("keras")
     if keras and "error" not in keras and "speedup_vs_best" in keras:
         s = keras["speedup_same_texts"]
         notes.append(
-            f"- Keras {keras['keras']} / TensorFlow {keras['tensorflow']} ran the first {keras['predict']['n']} of the "
-            f"same texts in the same order. On those texts, Keras model.predict median / edgeclf "
+            f"- Keras {keras['keras']} / TensorFlow {keras['tensorflow']} {_keras_runs(keras, document)} in the same "
+            f"order as edgeclf. On those calls, Keras model.predict median / edgeclf "
             f"{keras['speedup_vs_best']['over']} median = {s['predict']:.1f}×, tf.function = {s['function']:.1f}×."
         )
     elif keras and "error" in keras:
@@ -185,6 +187,14 @@ def _notes(document: dict[str, Any]) -> list[str]:
     for s in document["skipped"]:
         notes.append(f"- skipped {s['artifact']} / {s['backend']} / {s['threads']}t: {s['error']}")
     return notes
+
+
+def _keras_runs(keras: dict[str, Any], document: dict[str, Any]) -> str:
+    """How many calls Keras made on how many of the texts: fewer than the texts, or the texts again and again."""
+    calls, count = keras["predict"]["n"], document["texts"]["count"]
+    if calls <= count:
+        return f"ran the first {calls} of the same {count} texts"
+    return f"ran {calls} calls cycling through the same {count} texts"
 
 
 def to_csv(document: dict[str, Any]) -> str:

@@ -86,10 +86,21 @@ def _litert_benchmark(path: Path, threads: int, runs: int, warmup: int) -> dict[
         args = [tool, "--model", str(path), "--num_threads", str(threads), "--num_runs", str(runs)]
         args += ["--warmup_runs", str(max(1, warmup)), "--result_json", str(out)]
         try:
-            subprocess.run(args, capture_output=True, timeout=600)
+            done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return {"error": f"litert-benchmark did not run: {str(e)[:200]}"}
+        if not out.is_file():  # e.g. fused LSTM files: "Variable tensors not yet supported" by its loader
+            lines = [
+                x.strip()
+                for x in done.stderr.splitlines()
+                if "error" in x.lower() and not x.startswith(("WARNING", "└"))
+            ]
+            why = "; ".join(dict.fromkeys(lines[:1] + lines[-1:]))[:300] or "no error line"
+            return {"error": f"litert-benchmark wrote no result (exit status {done.returncode}: {why})"}
+        try:
             data = json.loads(out.read_text())["latency"]
-        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
-            return {"error": str(e)[:200]}
+        except (OSError, ValueError, KeyError) as e:
+            return {"error": f"unreadable litert-benchmark result: {str(e)[:200]}"}
     # the tool prints milliseconds with two decimals, so figures below ~0.1 ms carry little precision
     return {
         "init_ms": data.get("init_ms"),
@@ -145,7 +156,11 @@ def run_bench(
         for artifact in source.manifest["artifacts"]:
             if options.artifacts and artifact["name"] not in options.artifacts:
                 continue
-            names = [n for n in backends_for(artifact["format"]) if not options.backends or n in options.backends]
+            names = (
+                [n for n in backends_for(artifact["format"]) if n in options.backends]
+                if options.backends
+                else [n for n in backends_for(artifact["format"]) if _installed(n)]
+            )
             for name in names:
                 for threads in options.threads:
                     if (artifact["name"], name, threads) not in seen:  # the same artifact in two bundles: once
@@ -195,7 +210,7 @@ def run_bench(
             "precision": artifact.get("precision"),
             "file": artifact["file"],
             "bundle": str(source.root),
-            "size_bytes": _artifact_size(source.manifest, artifact),
+            "size_bytes": int(artifact["size"]),  # the manifest's size already counts extra files (weights.npz)
             "backend": backend,
             "threads": threads,
             **measured,
@@ -210,7 +225,7 @@ def run_bench(
     elif options.keras_model is not None:
         step("Keras baseline (model.predict, tf.function)")
         keras = run_child(
-            {"kind": "keras", "model": str(options.keras_model), "tokens": tokens, **common}, command=KERAS_CHILD
+            {"kind": "keras", "model": str(options.keras_model), "tokens": tokens, **common}, module=KERAS_CHILD
         )
         if bar is not None:
             bar.update()
@@ -255,10 +270,13 @@ def run_bench(
 _ONE_CORE = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
 
 
-def _artifact_size(manifest: dict[str, Any], artifact: dict[str, Any]) -> int:
-    """The artifact's file plus the files it needs beside it (the numpy artifact's weights.npz)."""
-    files = manifest.get("files", {})
-    return artifact["size"] + sum(files[name]["size"] for name in artifact.get("extra_files", []) if name in files)
+# the interpreter each backend imports: without --backends, only installed ones are measured (no "skipped" noise)
+_INTERPRETER = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime", "onnxruntime": "onnxruntime"}
+
+
+def _installed(backend: str) -> bool:
+    module = _INTERPRETER.get(backend)
+    return module is None or importlib.util.find_spec(module) is not None
 
 
 def _progress_bar(total: int) -> Any:

@@ -24,6 +24,20 @@ from edgeclf.bundle.manifest import MANIFEST, check_manifest, sha256_of
 from edgeclf.errors import BundleError
 from edgeclf.tokenizer import Tokenizer, tokenizer_from_spec
 
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def _not_a_bundle(root: Path) -> str:
+    """What is wrong with a path that is no bundle: missing, a Keras model (not converted yet), or another file."""
+    if not root.exists():
+        return f"{root}: no such file or directory"
+    if root.suffix.lower() in KERAS_SUFFIXES:
+        return f"{root} is a Keras model, not a bundle: convert it first (edgeclf convert {root} -o BUNDLE_FOLDER)"
+    return (
+        f"{root}: not a bundle (a bundle is a folder written by `edgeclf convert`, a single-file .tflite from "
+        "--single-file, or an edgeclf .onnx)"
+    )
+
 
 @dataclass
 class Bundle:
@@ -41,7 +55,7 @@ class Bundle:
         if reader is not None:
             return reader(root)
         if not root.is_dir():
-            raise BundleError(f"{root}: not a bundle folder (run `edgeclf convert MODEL -o {root}` first)")
+            raise BundleError(_not_a_bundle(root))
         try:
             manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -13,6 +13,17 @@ PROGRESS_MIN_TEXTS = 200  # fewer texts finish before a bar would be worth drawi
 CHUNK = 64  # texts per Classifier.predict call: output streams out and the bar moves
 
 
+def positive_int(value: str) -> int:
+    """An argparse type for counts such as --threads: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def _input_texts(args: argparse.Namespace) -> list[str]:
     """TEXT arguments, else ``--input FILE`` (txt/jsonl/csv), else stdin lines; invalid UTF-8 becomes U+FFFD."""
     from edgeclf import textio
@@ -69,7 +80,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "bundle", type=Path, help="bundle folder, a single-file .tflite (convert --single-file), or an edgeclf .onnx"
     )
-    p.add_argument("texts", nargs="*", metavar="TEXT")
+    # default=[]: without one argparse calls a '*' positional required, and no TEXT means stdin
+    p.add_argument(
+        "texts", nargs="*", default=[], metavar="TEXT", help="texts to classify (after `--` when one starts with '-')"
+    )
     p.add_argument(
         "-i",
         "--input",
@@ -100,11 +114,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--artifact", help="artifact name from the manifest (default: the bundle's default)")
     p.add_argument("--backend", help="interpreter to run it with (default: the first installed for the artifact)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="interpreter threads (default: 1)")
+    p.add_argument("--threads", type=positive_int, default=1, metavar="N", help="interpreter threads (default: 1)")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="classify --input on Ray (edgeclf[ray]) into --output .parquet/.csv/.jsonl; ADDRESS: a "
                    "cluster (auto, host:port, ray://host:10001), none: a local Ray")  # fmt: skip
-    p.add_argument("--ray-workers", type=int, metavar="N", help="with --ray: actors (default: cluster CPUs / threads)")
+    p.add_argument(
+        "--ray-workers", type=positive_int, metavar="N", help="with --ray: actors (default: cluster CPUs / threads)"
+    )
     p.set_defaults(run=_predict)
 
     return p
