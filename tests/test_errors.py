@@ -120,14 +120,20 @@ def test_existing_output_is_not_replaced_without_force(workdir, example_bundle):
 
 
 def test_flipped_byte_in_model_is_refused(bundle_copy):
-    model = bundle_copy / "model.tflite"
-    data = bytearray(model.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    model.write_bytes(bytes(data))
+    """Whichever artifact is opened (the measured default, or one named), a changed byte in it is refused."""
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    default = next(a["file"] for a in manifest["artifacts"] if a["name"] == manifest["default_artifact"])
+    for name in {default, "model.tflite"}:
+        model = bundle_copy / name
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
     with pytest.raises(BundleError, match="sha256"):
         Classifier.load(bundle_copy)
+    with pytest.raises(BundleError, match="sha256"):
+        Classifier.load(bundle_copy, artifact="tflite-fp32")
     done = run_cli("predict", str(bundle_copy), "a film")
-    assert_clean_failure(done, "model.tflite", "sha256")
+    assert_clean_failure(done, default, "sha256")
 
 
 def test_missing_vocabulary_is_refused(bundle_copy):

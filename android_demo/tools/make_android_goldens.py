@@ -131,8 +131,10 @@ def bundle_set(out: Path, name: str, bundle: Path, texts: list[str]) -> Path:
     source = bundle / "source.keras"
     model = load_keras_model(source if source.exists() else _source_model(bundle))
     (layer,) = [la for la in model.layers if type(la).__name__ == "TextVectorization"]
-    classifier = Classifier.load(bundle)
-    litert = LiteRT(bundle / classifier.bundle.artifact()["file"])
+    # the app runs the float32 TFLite artifact, whichever artifact is the bundle's measured default
+    tflite = next(a for a in manifest["artifacts"] if a["format"] == "tflite" and a["precision"] == "fp32")
+    classifier = Classifier.load(bundle, artifact=tflite["name"])
+    litert = LiteRT(bundle / tflite["file"])
     cases = []
     for text, ids in zip(texts, _text_vectorization_ids(layer, texts), strict=True):
         ours = classifier.tokenizer.token_ids(text).tolist()
