@@ -99,6 +99,7 @@ class LiteRT:
             self.interpreter.allocate_tensors()
             self.length = len(ids)
         self.interpreter.set_tensor(self.input, np.asarray(ids, dtype=np.int32).reshape(1, -1))
+        self.interpreter.reset_all_variables()  # fused LSTMs keep state between invokes (the app resets them too)
         self.interpreter.invoke()
         return [float(v) for v in self.interpreter.get_tensor(self.output).reshape(-1)]
 

@@ -8,6 +8,7 @@ public final class Interpreter implements AutoCloseable {
     public Interpreter(java.nio.ByteBuffer byteBuffer, Options options) {}
     public void run(Object input, Object output) {}
     public void allocateTensors() {}
+    public void resetVariableTensors() {}
     public void resizeInput(int idx, int[] dims) {}
     public void resizeInput(int idx, int[] dims, boolean strict) {}
     public int getInputTensorCount() { return 1; }

@@ -47,6 +47,8 @@ class LiteRtModelRunner(model: ByteArray, numThreads: Int = 1) : ModelRunner {
             length = ids.size
         }
         val output = arrayOf(FloatArray(units))
+        // a fused LSTM keeps its state in variable tensors between calls: every text starts from zero, as in Keras
+        interpreter.resetVariableTensors()
         interpreter.run(arrayOf(ids), output)
         return output[0]
     }
