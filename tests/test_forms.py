@@ -33,6 +33,7 @@ def example_forms(tmp_path_factory, example_model_path):
     manifest = convert(
         example_model_path, out, parity_texts=parity_texts_for_example(), parity_source="heldout.csv",
         formats=["tflite"], rnn_forms=["loop", "fused"], precisions=["fp32", "dynamic", "int8"],
+        keep_inaccurate=True,  # the BiLSTM's full int8 may fall under the refusal line: kept to check it is marked
         progress=lambda message: None,
     )  # fmt: skip
     return out, manifest
