@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeclf.backends import BACKENDS, backends_for
+from edgeclf.backends import BACKENDS, backends_for, installed_backends
 from edgeclf.bench.derive import derive, network_flops
 from edgeclf.bench.measure import KERAS_CHILD, KERAS_MAX_RUNS, run_child
 from edgeclf.bench.texts import BenchTexts
@@ -152,6 +152,7 @@ def run_bench(
     configs: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     seen: set[tuple[str, str, int]] = set()
+    installed = installed_backends()  # without --backends, only these are measured (no "skipped" noise)
     for source in bundles:
         for artifact in source.manifest["artifacts"]:
             if options.artifacts and artifact["name"] not in options.artifacts:
@@ -159,7 +160,7 @@ def run_bench(
             names = (
                 [n for n in backends_for(artifact["format"]) if n in options.backends]
                 if options.backends
-                else [n for n in backends_for(artifact["format"]) if _installed(n)]
+                else [n for n in backends_for(artifact["format"]) if n in installed]
             )
             for name in names:
                 for threads in options.threads:
@@ -268,15 +269,6 @@ def run_bench(
 
 
 _ONE_CORE = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
-
-
-# the interpreter each backend imports: without --backends, only installed ones are measured (no "skipped" noise)
-_INTERPRETER = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime", "onnxruntime": "onnxruntime"}
-
-
-def _installed(backend: str) -> bool:
-    module = _INTERPRETER.get(backend)
-    return module is None or importlib.util.find_spec(module) is not None
 
 
 def _progress_bar(total: int) -> Any:
