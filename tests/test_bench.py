@@ -38,11 +38,11 @@ def test_every_configuration_is_measured(document, example_bundle):
     manifest = Bundle.open(example_bundle).manifest
     measured = {(r["artifact"], r["backend"]) for r in document["configs"]}
     skipped = {(s["artifact"], s["backend"]) for s in document["skipped"]}
-    from edgeclf.backends import backends_for
-    from edgeclf.bench.run import _installed
+    from edgeclf.backends import backends_for, installed_backends
 
     # without --backends: every installed backend for each artifact (one not installed is left out, not "skipped")
-    expected = {(a["name"], b) for a in manifest["artifacts"] for b in backends_for(a["format"]) if _installed(b)}
+    installed = installed_backends()
+    expected = {(a["name"], b) for a in manifest["artifacts"] for b in backends_for(a["format"]) if b in installed}
     assert measured | skipped == expected
     assert ("tflite-fp32", "litert") in measured
 
