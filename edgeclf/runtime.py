@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,10 @@ from edgeclf.errors import EdgeclfError
 from edgeclf.scoring import label_names, manifest_threshold, probabilities
 from edgeclf.selection import Choice, choose, read_device_record
 from edgeclf.tokenizer import PAD_ID, Tokenizer
+
+# texts tokenized per step when workers run batches meanwhile: small enough to start them early, large enough to
+# sort into batches of similar length
+PIPELINE_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -153,21 +158,29 @@ class Classifier:
         (static batch of 1) run one text at a time. Either way every row equals the text run alone. With
         several workers, batches run on that many interpreters at once, the largest first.
         """
-        inputs = [self.model_input(t) for t in _text_list(texts)]
-        if len(inputs) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
+        texts = _text_list(texts)
+        if len(texts) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
+            inputs = [self.model_input(texts[0])]
             return self._no_token_rule(inputs, [self._run(inputs, [0])[0]])
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
-        batches_ok = self.backend.batches and self.backend.batch_invariant
-        batches = self._batches([len(ids) for ids in inputs], batch_size if batches_ok else 1)
-        if self._executor is not None and len(batches) > 1:
+        size = batch_size if self.backend.batches and self.backend.batch_invariant else 1
+        inputs: list[np.ndarray] = []
+        pending: list[tuple[list[int], Any]] = []  # (batch, its rows or the future of its rows)
+        # with workers, texts are tokenized a chunk at a time while the interpreters run the previous chunk's
+        # batches (the tokenizer holds the GIL, the interpreters release it); alone, in one chunk
+        chunk = PIPELINE_CHUNK if self._executor is not None else len(texts)
+        for start in range(0, len(texts), chunk):
+            inputs += [self.model_input(t) for t in texts[start : start + chunk]]
+            batches = [[start + i for i in b] for b in self._batches([len(x) for x in inputs[start:]], size)]
+            if self._executor is None:
+                pending += [(batch, self._run(inputs, batch)) for batch in batches]
+                continue
             # largest first, so the last batch to start is a small one and no worker idles at the end
             batches.sort(key=lambda batch: -len(batch) * max(len(inputs[i]) for i in batch))
-            results = self._executor.map(lambda batch: self._run(inputs, batch), batches)
-        else:
-            results = map(lambda batch: self._run(inputs, batch), batches)
+            pending += [(batch, self._executor.submit(self._run, inputs, batch)) for batch in batches]
         rows: list = [None] * len(inputs)
-        for batch, outs in zip(batches, results, strict=True):
-            for i, out in zip(batch, outs, strict=True):
+        for batch, outs in pending:
+            for i, out in zip(batch, outs if isinstance(outs, list) else outs.result(), strict=True):
                 rows[i] = out
         return self._no_token_rule(inputs, rows)
 
