@@ -32,6 +32,9 @@ from edgeclf.network import Network
 
 FULL_INTEGER = ("int8", "int16x8", "int8-float-rnn")  # precisions with calibrated activation ranges
 FUSED_RECURRENT_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM")
+# REVERSE_V2 copies bytes without requantizing: left int8 between float LSTMs, it is given an input scale (from the
+# QUANTIZE after the LSTM) other than its output scale and returns wrong values, so it stays float with them
+KEPT_FLOAT_OPS = (*FUSED_RECURRENT_OPS, "REVERSE_V2")
 DIAGNOSIS_TEXTS = 24  # parity texts run through both models: enough for stable ranges, seconds of work
 SHOWN = 3  # tensors named in the message
 _STATE_SLOTS = {18: "final hidden state", 19: "final cell state"}  # UNIDIRECTIONAL_SEQUENCE_LSTM variable inputs
@@ -45,7 +48,7 @@ def quantize_keeping_recurrent_float(calibrated: bytes, per_channel_dense: bool)
 
     return tf_convert.mlir_quantize(
         calibrated,
-        denylisted_ops=list(FUSED_RECURRENT_OPS),
+        denylisted_ops=list(KEPT_FLOAT_OPS),
         disable_per_channel_for_dense_layers=not per_channel_dense,
     )
 
@@ -91,9 +94,17 @@ class _Run:
                 source = producers.get(op["inputs"][0])
                 reversed_input = source is not None and source["op_name"] == "REVERSE_V2"
                 self.directions[(op["op_name"], n)] = "backward" if reversed_input else "forward"
+            reads = [self._through_pass_through(t, producers) for t in reads]
             for what, tensor in whats.items():
                 self.keys[(op["op_name"], n, what)] = tensor
                 self.inputs_of[(op["op_name"], n, what)] = reads
+
+    @staticmethod
+    def _through_pass_through(tensor: int, producers: dict[int, dict[str, Any]]) -> int:
+        """The tensor a QUANTIZE/DEQUANTIZE chain started from: where the value read here was computed."""
+        while tensor in producers and producers[tensor]["op_name"] in _PASS_THROUGH:
+            tensor = producers[tensor]["inputs"][0]
+        return tensor
 
     def run(self, ids: np.ndarray) -> dict[tuple, np.ndarray]:
         it = self.interpreter
@@ -119,16 +130,23 @@ def _layer_hints(run: _Run, network: Network | None) -> dict[tuple, str]:
     return {key: next(names[direction], "") for key, direction in run.directions.items()}
 
 
+def _quantized(detail: dict[str, Any]) -> bool:
+    return detail["dtype"] in (np.int8, np.int16) and bool(detail["quantization"][0])
+
+
 def diagnose(float_model: Path, quantized_model: Path, inputs: list[np.ndarray], network: Network | None) -> list:
-    """Every quantized activation of ``quantized_model`` with its error figures, worst first (see module doc)."""
+    """Every quantized activation of ``quantized_model`` with its error figures, worst first (see module doc).
+
+    Float activations of the quantized model (an op left float) are measured too, so error they pass on is
+    inherited by the quantized tensors after them, not blamed on them; only quantized tensors are returned."""
     float_run, quant_run = _Run(float_model), _Run(quantized_model)
     keys = [
         k
         for k, t in quant_run.keys.items()
         if k in float_run.keys
-        and quant_run.details[t]["dtype"] in (np.int8, np.int16)
-        and quant_run.details[t]["quantization"][0]
         and quant_run.sized(t)
+        and float_run.details[float_run.keys[k]]["dtype"] == np.float32
+        and (quant_run.details[t]["dtype"] == np.float32 or _quantized(quant_run.details[t]))
     ]
     floats: dict[tuple, list] = {k: [] for k in keys}
     dequantized: dict[tuple, list] = {k: [] for k in keys}
@@ -137,33 +155,33 @@ def diagnose(float_model: Path, quantized_model: Path, inputs: list[np.ndarray],
         for k in keys:
             scale, zero = quant_run.details[quant_run.keys[k]]["quantization"]
             floats[k].append(f[k].ravel())
-            dequantized[k].append((q[k].ravel() - zero) * scale)
+            dequantized[k].append((q[k].ravel() - zero) * scale if scale else q[k].ravel())
     stats: dict[tuple, dict[str, Any]] = {}
     hints = _layer_hints(quant_run, network)
     for k in keys:
         detail = quant_run.details[quant_run.keys[k]]
-        scale, zero = detail["quantization"]
-        limits = np.iinfo(detail["dtype"])
         f, q = np.concatenate(floats[k]), np.concatenate(dequantized[k])
-        low, high = scale * (limits.min - zero) - scale / 2, scale * (limits.max - zero) + scale / 2
-        span = float(np.ptp(f)) or 1.0
         hint, what = hints.get(k[:2], ""), "output" if k[2] == "output 0" else k[2]
         stats[k] = {
             "tensor": detail["name"],
             "op": k[0],
             "layer": f"{hint} {what}" if hint else "" if k[2].startswith("output") else what,
             "dtype": detail["dtype"].__name__,
-            "rmse_of_range": float(np.sqrt(np.mean((f - q) ** 2)) / span),
-            "outside_range": float(np.mean((f < low) | (f > high))),
+            "rmse_of_range": float(np.sqrt(np.mean((f - q) ** 2)) / (float(np.ptp(f)) or 1.0)),
             "float_range": [float(f.min()), float(f.max())],
-            "quantized_range": [float(low + scale / 2), float(high - scale / 2)],
         }
+        if _quantized(detail):
+            scale, zero = detail["quantization"]
+            limits = np.iinfo(detail["dtype"])
+            low, high = scale * (limits.min - zero), scale * (limits.max - zero)
+            stats[k]["quantized_range"] = [float(low), float(high)]
+            stats[k]["outside_range"] = float(np.mean((f < low - scale / 2) | (f > high + scale / 2)))
     by_tensor = {quant_run.keys[k]: s for k, s in stats.items()}
-    for k, s in stats.items():  # error this op added over the worst of its (quantized) inputs
-        inputs = [by_tensor[t] for t in quant_run.inputs_of[k] if t in by_tensor]
-        inherited = max((i["rmse_of_range"] for i in inputs), default=0.0)
+    for k, s in stats.items():  # error this op added over the worst of its inputs
+        inherited = max((by_tensor[t]["rmse_of_range"] for t in quant_run.inputs_of[k] if t in by_tensor), default=0)
         s["added"] = max(0.0, s["rmse_of_range"] - inherited)
-    return sorted(stats.values(), key=lambda s: (s["outside_range"] + s["added"], s["rmse_of_range"]), reverse=True)
+    quantized = [s for s in stats.values() if "outside_range" in s]
+    return sorted(quantized, key=lambda s: (s["outside_range"] + s["added"], s["rmse_of_range"]), reverse=True)
 
 
 def summary(ranked: list[dict[str, Any]]) -> str:
