@@ -8,6 +8,8 @@ cover) loses a sixth of its labels in full int8 on 200 held-out reviews: refused
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from edgeclf.convert.tflite import CALIBRATION_FILE, convert_to_tflite
 from edgeclf.runtime import Classifier
 
 CALIBRATION = 1000
+pytestmark = pytest.mark.slow  # one conversion calibrated on 1,000 reviews, and the int8 rebuilt: minutes
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,10 @@ def test_refused_int8_names_tensors_that_exist_in_it(calibrated_on_long_reviews,
     assert "worst ranges: " in failed["error"] and "--quantize int8-float-rnn" in failed["error"]
     worst = failed["worst_ranges"]
     assert len(worst) == SHOWN and all(w["tensor"] in failed["error"] for w in worst)
+    shown = subprocess.run([sys.executable, "-m", "edgeclf.cli", "inspect", str(bundle)], capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert f"tflite-fused-int8: not written ({failed['error']})" in shown.stdout, shown.stderr
+    assert failed["error"] in (bundle / "report.md").read_text()
     # the refused file is gone: rebuild it from the bundle's network with the same calibration ids (deterministic)
     again = tmp_path / "again"
     shutil.copytree(bundle, again)
