@@ -295,7 +295,7 @@ def convert(
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if plan.precision in FULL_INTEGER and not parity.ok:  # say which tensors' calibrated ranges broke
                 progress(f"comparing {plan.name}'s tensors with the float model's (child process)")
-                artifact["quantization"] = diagnosis_record(staging, manifest, artifact, reference.texts, network)
+                artifact["quantization"] = diagnosis_record(staging, manifest, artifact, reference.texts)
             if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not keep_inaccurate:
                 _refuse(staging, manifest, artifact, parity.to_dict())
                 continue

@@ -9,12 +9,13 @@ error the op *added* over its inputs' worst error. Ranked by that growth, the to
 (error inherited from upstream does not count twice). A fused LSTM's gate intermediates are not materialised by the
 kernel, so its output (and its final hidden and cell state) stands for the whole op.
 
-``tf.lite.experimental.QuantizationDebugger`` was measured too: it re-calibrates (another minute), cannot quantize
-dense layers per tensor (``--tflite-runtime-compatible``) and gives per-layer statistics only for ops with a numeric
-verify kernel, so the preserved-tensor comparison on the artifact that was actually written is used instead.
+``tf.lite.experimental.QuantizationDebugger`` was considered (read, not run): it calibrates again (another minute),
+does not pass the converter's per-tensor dense option (``--tflite-runtime-compatible``) and measures per-layer error
+through NumericVerify ops in a debug model, whereas this comparison runs on the artifact actually written.
 
-``int8-float-rnn``: calibrated as int8, then quantized with the fused recurrent ops on the deny list, so the
-embedding and dense layers run in int8 and the recurrent layers in float (QUANTIZE/DEQUANTIZE around them).
+``int8-float-rnn``: calibrated as int8, then quantized with the fused recurrent ops (and REVERSE_V2, see
+``KEPT_FLOAT_OPS``) on ``mlir_quantize``'s deny list, the mechanism behind the debugger's ``denylisted_ops``: the
+embedding and dense layers run in int8, the recurrent layers in float, with QUANTIZE/DEQUANTIZE around them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeclf.convert.artifacts import run_in_child
+from edgeclf.convert.artifacts import ConversionError, run_in_child
 from edgeclf.network import Network
 
 FULL_INTEGER = ("int8", "int16x8", "int8-float-rnn")  # precisions with calibrated activation ranges
@@ -196,15 +197,10 @@ def summary(ranked: list[dict[str, Any]]) -> str:
     return "worst ranges: " + (", ".join(shown) if shown else "none measured (no quantized activation matched)")
 
 
-def worst_ranges(
-    staging: Path,
-    artifact: dict[str, Any],
-    float_file: str | None,
-    texts: list[str],
-    network: Network,
-) -> list[dict[str, Any]]:
+def worst_ranges(staging: Path, artifact: dict[str, Any], float_file: str | None, texts: list[str]) -> list:
     """Diagnose a full-integer ``artifact`` of the staged bundle against the float model of its form: the bundle's
-    own ``float_file`` when it has one, else a float conversion made here (a child process, as every conversion)."""
+    own ``float_file`` when it has one, else a float conversion made here (a child process, as every conversion); the
+    child reads the network description in ``staging`` to name the recurrent layers."""
     from edgeclf.convert.tflite import convert_to_tflite
     from edgeclf.runtime import Classifier
 
@@ -221,20 +217,16 @@ def worst_ranges(
         return json.loads(out.read_text())
 
 
-def diagnosis_record(
-    staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], texts: list[str], network: Network
-) -> dict[str, Any]:
+def diagnosis_record(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], texts: list[str]) -> dict:
     """What the manifest records about a full-integer artifact outside the target: the worst tensors and a summary
     line; a diagnosis that fails is said in the summary, never a reason to fail the conversion."""
-    from edgeclf.convert.artifacts import ConversionError
-
     float_file = next(
         (a["file"] for a in manifest["artifacts"]
          if a["precision"] == "fp32" and a["format"] == artifact["format"] and a["rnn"] == artifact["rnn"]),
         None,
     )  # fmt: skip
     try:
-        ranked = worst_ranges(staging, artifact, float_file, texts, network)
+        ranked = worst_ranges(staging, artifact, float_file, texts)
     except ConversionError as e:
         return {"summary": f"worst ranges: not measured ({e})"}
     return {"worst_ranges": ranked[:SHOWN], "texts": min(len(texts), DIAGNOSIS_TEXTS), "summary": summary(ranked)}

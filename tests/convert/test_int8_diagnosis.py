@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, build
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT
 from edgeclf.convert.pipeline import REFUSE_BELOW_AGREEMENT, convert
 from edgeclf.convert.quant_diagnosis import SHOWN
 from edgeclf.convert.tflite import CALIBRATION_FILE, convert_to_tflite
+from edgeclf.network import Network
 from edgeclf.runtime import Classifier
 
 CALIBRATION = 1000
@@ -81,3 +83,9 @@ def test_float_recurrent_variant_keeps_the_labels(calibrated_on_long_reviews):
     assert mixed["size"] < 0.65 * fp32["size"]
     scores = Classifier.load(bundle, artifact="tflite-fused-int8-float-rnn").scores(["a wonderful, moving film"])
     assert scores.shape == (1, 2) and np.all(np.isfinite(scores))
+
+
+def test_float_recurrent_variant_needs_the_fused_form(calibrated_on_long_reviews, tmp_path):
+    bundle, _ = calibrated_on_long_reviews
+    with pytest.raises(ConversionError, match="only --rnn fused"):  # a loop or unrolled graph has no fused op to keep
+        build(ArtifactPlan("tflite", "int8-float-rnn", "loop"), Network.load(bundle), tmp_path)
