@@ -2,7 +2,7 @@
 
     python benchmarks/zoo_table.py [--texts 300] [--models imdb_gru,toxic]
 
-The same conversions ``tests/test_zoo.py`` checks, written out for people: benchmarks/results/zoo.{json,md}.
+The same conversions ``tests/convert/test_zoo.py`` checks, written out for people: benchmarks/results/zoo.{json,md}.
 """
 
 from __future__ import annotations

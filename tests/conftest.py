@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
+# markers whose tests run only when asked for by name (`pytest -m endurance`); collected and skipped otherwise
+OPT_IN_MARKERS = {"endurance": "endurance run: select it with `pytest -m endurance`"}
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +58,13 @@ def example_bundle(tmp_path_factory, request) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def heldout_texts() -> list[str]:
+    """The example's 200 held-out IMDB reviews (real texts of every length)."""
+    with (REPO / "convert/examples/imdb_bilstm/heldout.csv").open(encoding="utf-8", newline="") as f:
+        return [row["text"] for row in csv.DictReader(f)]
+
+
 @pytest.fixture
 def bundle_copy(example_bundle, tmp_path) -> Path:
     """A private copy of the session bundle, for tests that damage or edit it."""
@@ -65,8 +75,9 @@ def bundle_copy(example_bundle, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def goldens(tmp_path_factory, example_bundle) -> tuple[Path, dict[str, int]]:
-    """The golden vectors of android_demo/tools/make_android_goldens.py, written once per session: the Kotlin core
-    (tests/test_android_jvm.py) and the web page's JavaScript core (tests/web/test_web_tokenizer.py) read them."""
+    """The golden vectors of android_demo/tools/make_android_goldens.py, written once per session: the Kotlin
+    core (tests/android/test_android_jvm.py) and the web page's JavaScript core (tests/web/test_web_tokenizer.py) read
+    them."""
     import sys
     import time
 
@@ -81,8 +92,14 @@ def goldens(tmp_path_factory, example_bundle) -> tuple[Path, dict[str, int]]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``EDGECLF_TEST_BACKENDS=a,b``: cases parametrized with another backend are deselected, not skipped (the
-    tflite-runtime venv and the arm64 check run tests/test_backends.py one backend at a time)."""
+    """Opt-in markers skip their tests unless ``-m`` names them. ``EDGECLF_TEST_BACKENDS=a,b``: cases parametrized
+    with another backend are deselected, not skipped (the tflite-runtime venv and the arm64 check run
+    tests/runtime/test_backends.py one backend at a time)."""
+    asked_for = config.getoption("markexpr") or ""
+    for item in items:
+        for marker, reason in OPT_IN_MARKERS.items():
+            if marker not in asked_for and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
     wanted = {b.strip() for b in os.environ.get("EDGECLF_TEST_BACKENDS", "").split(",") if b.strip()}
     if not wanted:
         return

@@ -8,7 +8,7 @@
 #                              benchmark and its test, tests/bench/: Keras model.export(format="onnx") needs it; it
 #                              is no dependency of edgeclf and pip adds nothing else with it)
 #   .venv-tflite-runtime       edgeclf's runtime beside tflite-runtime 2.14 and numpy<2 (it fails under numpy 2), and
-#                              pytest: tests/test_backends.py runs itself there for the tflite-runtime backend
+#                              pytest: tests/runtime/test_backends.py runs itself there for the tflite-runtime backend
 #   the JVM toolchain          Java 17, JUnit 5, kotlinc, for android_demo's Kotlin tests
 #   wrk                        the HTTP load generator tests/serve/ drives `edgeclf serve` with (Debian package)
 #   the browser test           Debian's chromium (apt; never a Playwright browser download), node/npm, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what tests/test_android_jvm.py needs to compile and run the Kotlin core's JUnit 5 tests on the JVM:
+# Installs what tests/android/test_android_jvm.py needs to compile and run the Kotlin core's JUnit 5 tests on the JVM:
 #   - Java 17 (openjdk-17-jdk-headless) and JUnit 5 (Debian's junit5: junit-platform-console-standalone.jar) via apt;
 #   - kotlinc 2.x from the npm package kotlin-compiler, into android_demo/.toolchain (gitignored).
 # Idempotent: does nothing that is already done. Run as root (apt). Usage: bash android_demo/tools/install_jvm_toolchain.sh

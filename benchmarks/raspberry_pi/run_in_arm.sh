@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the edgeclf runtime on a Raspberry Pi OS bookworm userland under qemu emulation and compare every
 # backend's predictions with x86_64's on the example's 200 held-out IMDB reviews, and run the runtime's
-# tests (tests/test_backends.py, tests/test_runtime_without_tf.py) there with pytest, for each backend.
+# tests (tests/runtime/test_backends.py, tests/runtime/test_runtime_without_tf.py) there with pytest, for each backend.
 #
 #   ARCH=arm64 (default): 64-bit Pi OS; backends litert, onnxruntime, numpy, tflite-runtime.
 #   ARCH=armhf: 32-bit Pi OS (armv7); backends numpy (Debian's python3-numpy) and tflite-runtime 2.14 (the only
@@ -62,7 +62,7 @@ venv_for() {  # the chroot venv that runs a backend
 
 # the venvs survive between runs (only the edgeclf wheel is reinstalled); everything else is rebuilt
 rm -rf "$WORK/out" "$WORK/bundle" "$WORK/bundle-default" "$WORK/wheels" "$WORK/suite" "$WORK/results.json"
-mkdir -p "$WORK/wheels/main" "$WORK/wheels/tflrt" "$WORK/wheels/pi" "$WORK/out" "$WORK/suite/tests"
+mkdir -p "$WORK/wheels/main" "$WORK/wheels/tflrt" "$WORK/wheels/pi" "$WORK/out" "$WORK/suite/tests/runtime"
 started=$(now)
 
 # 1. Host: the edgeclf wheel (pure Python), the example bundle (+ single file), the x86 reference.
@@ -89,8 +89,9 @@ fi
 cp "$REPO/convert/examples/imdb_bilstm/heldout.csv" "$WORK/texts.csv"
 cp "$HERE/tflite_runtime_probe.py" "$WORK/"
 cp "$REPO/pyproject.toml" "$WORK/suite/"
-cp "$REPO/tests/conftest.py" "$REPO/tests/test_backends.py" "$REPO/tests/test_runtime_without_tf.py" "$WORK/suite/tests/"
-"$PY" "$REPO/tests/test_backends.py" --write-reference "$WORK/reference.json" >"$WORK/reference.log" 2>&1 \
+cp "$REPO/tests/conftest.py" "$WORK/suite/tests/"
+cp "$REPO/tests/runtime/test_backends.py" "$REPO/tests/runtime/test_runtime_without_tf.py" "$WORK/suite/tests/runtime/"
+"$PY" "$REPO/tests/runtime/test_backends.py" --write-reference "$WORK/reference.json" >"$WORK/reference.log" 2>&1 \
   || die "writing the Keras reference failed (see $WORK/reference.log)"
 "$EDGECLF" predict "$WORK/bundle" --input "$WORK/texts.csv" --format jsonl -o "$WORK/out/x86-default.jsonl" \
   || die "the x86 reference run failed"
@@ -249,12 +250,12 @@ done
 for suite in "${suites[@]}"; do
   backend=${suite%%:*} bundle=${suite#*:}
   name=$backend
-  files=("$CHECK/suite/tests/test_backends.py")
+  files=("$CHECK/suite/tests/runtime/test_backends.py")
   select=$deselect
   if [ "$bundle" = bundle-default ]; then
     name="$backend-refusal" select="refused"
   else
-    case $backend in litert | tflite-runtime) files+=("$CHECK/suite/tests/test_runtime_without_tf.py") ;; esac
+    case $backend in litert | tflite-runtime) files+=("$CHECK/suite/tests/runtime/test_runtime_without_tf.py") ;; esac
   fi
   t=$(now)
   in_chroot /usr/bin/env EDGECLF_TEST_BUNDLE=$CHECK/$bundle EDGECLF_TEST_REFERENCE=$CHECK/reference.json \

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "android_demo"
 CORE = DEMO / "edgeclf-core"
 TOOLCHAIN = Path(os.environ.get("EDGECLF_JVM_TOOLCHAIN", DEMO / ".toolchain"))

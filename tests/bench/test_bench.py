@@ -18,7 +18,7 @@ from edgeclf import bench
 from edgeclf.bundle import Bundle
 from edgeclf.cli import main
 
-HELDOUT = Path(__file__).resolve().parent.parent / "convert" / "examples" / "imdb_bilstm" / "heldout.csv"
+HELDOUT = Path(__file__).resolve().parents[2] / "convert" / "examples" / "imdb_bilstm" / "heldout.csv"
 RUNS = 6  # correctness, not timing: as few runs as still exercise chunks, warm-up and batches
 
 

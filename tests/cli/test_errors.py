@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runs import error_lines, run_cli
 
 from edgeclf.cli import main
 from edgeclf.errors import BundleError
 from edgeclf.runtime import Classifier
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgeclf.cli", *args], capture_output=True, text=True, timeout=600)
-
-
 def assert_clean_failure(done: subprocess.CompletedProcess, *needles: str) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    error_lines = [line for line in done.stderr.splitlines() if line.startswith("edgeclf: error:")]
-    assert len(error_lines) == 1, done.stderr
+    lines = error_lines(done)
+    assert len(lines) == 1, done.stderr
     for needle in needles:
-        assert needle in error_lines[0]
+        assert needle in lines[0]
 
 
 def assert_nothing_written(folder: Path, out: Path) -> None:

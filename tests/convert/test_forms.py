@@ -18,7 +18,7 @@ from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.pipeline import TokenizerSource, convert, parity_texts_for_example
 from edgeclf.runtime import Classifier
 
-ZOO = Path(__file__).resolve().parents[2] / "shared" / "realworld-models"
+ZOO = Path(__file__).resolve().parents[3] / "shared" / "realworld-models"
 TOLERANCE = 1e-5
 
 

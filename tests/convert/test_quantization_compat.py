@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OLD_PYTHON = REPO / ".venv-tflite-runtime" / "bin" / "python"
 VOCAB, WIDTH = 1000, 64  # the example's Embedding(1000, 64)
 

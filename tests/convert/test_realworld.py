@@ -15,7 +15,7 @@ from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.pipeline import TokenizerSource, convert
 from edgeclf.runtime import Classifier
 
-ZOO = Path(__file__).resolve().parents[2] / "shared" / "realworld-models"
+ZOO = Path(__file__).resolve().parents[3] / "shared" / "realworld-models"
 TOLERANCE = 1e-5
 pytestmark = [
     pytest.mark.slow,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "raspberry_pi" / "run_in_arm.sh"
 ARCHS = {  # ARCH: (qemu binfmt name, Python's platform.machine() there, default required backends)
     "arm64": ("qemu-aarch64", {"aarch64"}, "litert,onnxruntime,numpy,tflite-runtime"),

@@ -11,7 +11,7 @@ Parametrized over (backend × artifact of the format it runs); each case checks,
 
 The suite needs no TensorFlow when given a prebuilt bundle and Keras reference (how the arm64 check and the
 tflite-runtime venv run it): ``EDGECLF_TEST_BUNDLE`` (a bundle converted with ``--single-file``),
-``EDGECLF_TEST_REFERENCE`` (written by ``python tests/test_backends.py --write-reference OUT.json``),
+``EDGECLF_TEST_REFERENCE`` (written by ``python tests/runtime/test_backends.py --write-reference OUT.json``),
 ``EDGECLF_TEST_BACKENDS`` (comma list: other backends' cases are deselected, see conftest.py),
 ``EDGECLF_TEST_EMULATED=1`` (under qemu: the first 300 reviews only, no 1 MB text). A backend that is
 not installed is skipped with its name; with ``CI`` set a missing backend fails instead, and tflite-runtime
@@ -39,7 +39,7 @@ import pytest
 from edgeclf.errors import EdgeclfError
 from edgeclf.runtime import Classifier, probabilities
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TFLITE_RUNTIME_PYTHON = REPO / ".venv-tflite-runtime" / "bin" / "python"
 TOLERANCE = 1e-5  # the fp32 bound the issue sets, on the scores users see (as the converter's parity); never loosened
 QUANTIZED_MIN_AGREEMENT = 0.98  # the converter's acceptance bound for quantized artifacts (convert/parity.py)
@@ -374,5 +374,5 @@ def test_tflite_runtime_venv_runs_this_suite(bundle, reference_file, tmp_path):
 
 if __name__ == "__main__":  # the arm64 check writes the Keras reference on the host
     if sys.argv[1:2] != ["--write-reference"] or len(sys.argv) != 3:
-        sys.exit("usage: python tests/test_backends.py --write-reference OUT.json")
+        sys.exit("usage: python tests/runtime/test_backends.py --write-reference OUT.json")
     Path(sys.argv[2]).write_text(json.dumps(make_reference()), encoding="utf-8")

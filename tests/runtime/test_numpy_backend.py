@@ -5,7 +5,6 @@ no result. The example model on real reviews, batching and the other shared expe
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -113,10 +112,9 @@ def test_threads_give_the_serial_results(numpy_bundle, example_bundle, imdb_spli
 
 
 @pytest.mark.endurance
-@pytest.mark.skipif(not os.environ.get("EDGECLF_ENDURANCE"), reason="endurance run: set EDGECLF_ENDURANCE=1")
 @pytest.mark.parametrize("backend", ["numpy", "litert"])
 def test_threads_endurance(numpy_bundle, example_bundle, imdb_split, backend):
-    """8 threads × 10,000 predictions each (minutes, so opt-in): still bit-equal to serial."""
+    """8 threads × 10,000 predictions each (minutes, so opt-in: ``pytest -m endurance``): still bit-equal to serial."""
     clf = Classifier.load(numpy_bundle if backend == "numpy" else example_bundle, backend=backend)
     assert _hammer(clf, _short_reviews(imdb_split), 10_000) == []
 

@@ -55,7 +55,7 @@ def test_every_package_is_installed():
     """pyproject lists packages by hand (convert/ maps to edgeclf.convert); a new folder must be added there."""
     import tomllib
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
         ".".join(("edgeclf", *p.parent.relative_to(repo / "edgeclf").parts))
@@ -75,7 +75,7 @@ def test_every_runtime_data_file_is_packaged():
 
     import tomllib
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     patterns = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["edgeclf"]
     data_files = [
         p.relative_to(repo / "edgeclf").as_posix()

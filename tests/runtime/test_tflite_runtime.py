@@ -11,7 +11,7 @@ import pytest
 
 from edgeclf.runtime import Classifier
 
-PYTHON = Path(__file__).resolve().parent.parent / ".venv-tflite-runtime" / "bin" / "python"
+PYTHON = Path(__file__).resolve().parents[2] / ".venv-tflite-runtime" / "bin" / "python"
 TEXTS = ["what a wonderful film", "a dull, lifeless and far too long movie", ""]
 
 

@@ -1,8 +1,8 @@
-"""A real ``edgeclf serve`` process on a free loopback port, and plain HTTP clients for it (no mocks)."""
+"""Serve-only fixtures (the shared ones are in tests/conftest.py): a real ``edgeclf serve`` process on a free
+loopback port, and plain HTTP clients for it (no mocks)."""
 
 from __future__ import annotations
 
-import csv
 import http.client
 import json
 import os
@@ -104,13 +104,6 @@ class Server:
 @pytest.fixture(scope="session")
 def server_class() -> type[Server]:
     return Server
-
-
-@pytest.fixture(scope="session")
-def heldout_texts() -> list[str]:
-    """The example's 200 held-out IMDB reviews (real texts of every length)."""
-    with (REPO / "convert/examples/imdb_bilstm/heldout.csv").open(encoding="utf-8", newline="") as f:
-        return [row["text"] for row in csv.DictReader(f)]
 
 
 @pytest.fixture

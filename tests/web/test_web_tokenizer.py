@@ -1,7 +1,7 @@
 """The web page's JavaScript core (edgeclf/web/assets/edgeclf-core.js) agrees, in Node, with every golden vector
 that android_demo/tools/make_android_goldens.py writes for the Android Kotlin core (the session fixture
-``goldens``, shared with tests/test_android_jvm.py): token ids from the real Keras layers and tf_keras Tokenizers,
-model inputs, and the probabilities (within 1e-9) and labels edgeclf's Python runtime computed from the real
+``goldens``, shared with tests/android/test_android_jvm.py): token ids from the real Keras layers and tf_keras
+Tokenizers, model inputs, and the probabilities (within 1e-9) and labels edgeclf's Python runtime computed from the real
 interpreter's outputs.
 """
 

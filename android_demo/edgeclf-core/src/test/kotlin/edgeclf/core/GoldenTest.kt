@@ -19,7 +19,7 @@ import kotlin.math.abs
 class GoldenTest {
     private val goldens: File by lazy {
         val dir = System.getProperty("edgeclf.goldens") ?: System.getenv("EDGECLF_GOLDENS")
-        // tests/test_android_jvm.py always sets it (and checks the count of passed tests); a bare Gradle run may not
+        // tests/android/test_android_jvm.py always sets it (and checks the count of passed tests); a bare Gradle run may not
         Assumptions.assumeTrue(dir != null, "no goldens: set EDGECLF_GOLDENS to what android_demo/tools/make_android_goldens.py wrote")
         File(dir!!).also { require(it.isDirectory) { "$it is not a folder" } }
     }
