@@ -31,6 +31,7 @@ from edgeclf.network import (
     Layer,
     Network,
 )
+from edgeclf.registry import Registry
 from edgeclf.tokenizer import TextVectorizer
 
 # Layers that are the identity at inference time.
@@ -46,22 +47,15 @@ INFERENCE_IDENTITY = {
 HEAD_ACTIVATIONS = {"sigmoid", "softmax", "linear"}
 
 LayerReader = Callable[[Any], Layer]
-_READERS: dict[str, LayerReader] = {}
-
-
-def reads(*class_names: str) -> Callable[[LayerReader], LayerReader]:
-    def register(fn: LayerReader) -> LayerReader:
-        for name in class_names:
-            _READERS[name] = fn
-        return fn
-
-    return register
+# Keras class name → its reader (a user's subclass of one of these is read through ``_custom_reader``)
+READERS: Registry[str, LayerReader] = Registry("Keras layer class", UnsupportedModelError)
+reads = READERS.register
 
 
 def _known_name(layer: Any) -> str:
     """The layer's class name, or for a user's subclass of a layer edgeclf reads, that layer's name."""
     for cls in type(layer).__mro__:
-        if cls.__name__ in _READERS:
+        if cls.__name__ in READERS:
             return cls.__name__
     return type(layer).__name__
 
@@ -73,17 +67,17 @@ def _custom_reader(layer: Any) -> LayerReader:
     cls = type(layer)
     name = f"layer {layer.name!r} of type {cls.__name__} cannot be lowered by edgeclf"
     for base in cls.__mro__[1:]:
-        if base.__name__ not in _READERS or not base.__module__.startswith(("keras", "tf_keras")):
+        if base.__name__ not in READERS or not base.__module__.startswith(("keras", "tf_keras")):
             continue
         if getattr(cls, "call", None) is getattr(base, "call", None):
-            return _READERS[base.__name__]
+            return READERS[base.__name__]
         raise UnsupportedModelError(
             f"{name}: it subclasses {base.__name__} but overrides call(), whose computation edgeclf does not know; "
             f"keep {base.__name__}.call or rebuild the layer from built-in layers"
         )
     if not cls.__module__.startswith(("keras", "tf_keras")):
         weights = ", ".join(f"{w.name}{tuple(int(d) for d in w.shape)}" for w in layer.weights) or "none"
-        known = ", ".join(sorted(_READERS))
+        known = ", ".join(sorted(READERS))
         raise UnsupportedModelError(
             f"{name}: a custom layer with its own call() (weights: {weights}); edgeclf lowers a custom layer only "
             f"when it subclasses a layer it knows ({known}) without changing call(): rebuild it from those layers"
@@ -571,7 +565,7 @@ def read_network(model: Any) -> tuple[Network, TextVectorizer | None]:
         if class_name in INFERENCE_IDENTITY:
             holder[id(keras_layer)] = inputs[0]
             continue
-        reader = _READERS.get(class_name) or _custom_reader(keras_layer)
+        reader = READERS.get(class_name) or _custom_reader(keras_layer)
         layer = reader(keras_layer)
         _apply_call_options(layer, call.options)
         layer.inputs = inputs

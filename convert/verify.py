@@ -12,11 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.backends import BACKENDS
 from edgeclf.childproc import python_code
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT
 from edgeclf.scoring import agreement, predicted, probabilities
 
-DISTRIBUTIONS = {"litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime", "onnxruntime": "onnxruntime"}
+# backend → its interpreter's distribution, from the backend registry; sent to the other Python in the job, so an
+# edgeclf installed there reads the same map
+DISTRIBUTIONS = {name: entry.distribution for name, entry in BACKENDS.items()}
 
 # Runs in the other Python: edgeclf's runtime only, so that Python needs numpy, one interpreter and edgeclf.
 _RUN = """

@@ -15,17 +15,34 @@ from pathlib import Path
 import numpy as np
 
 from edgeclf.errors import BundleError
+from edgeclf.registry import Registry
 
 NETWORK_FILE = "network.json"
 WEIGHTS_FILE = "weights.npz"
 INPUT = "tokens"  # the name layers use to read the graph input
 
-# Keras's padding mask, where one reaches these kinds: they read padded steps as data and drop the mask
-# (Keras 3 warns), so padding changes the answer and a text must be fed exactly as Keras saw it.
-PADDING_SENSITIVE_KINDS = frozenset({"conv1d", "max_pooling1d", "average_pooling1d", "global_max_pooling1d", "flatten"})
-# These honour the mask and emit no mask (sequences reduced to one vector); every other kind passes it on.
-MASK_CONSUMING_KINDS = frozenset({"global_average_pooling1d"})
-RECURRENT_KINDS = frozenset({"lstm", "gru", "simple_rnn", "bidirectional"})
+
+@dataclass(frozen=True)
+class KindFacts:
+    """How a layer kind treats Keras's padding mask where one reaches it; a kind not registered passes it on."""
+
+    recurrent: bool = False  # passes the mask on when it returns sequences, consumes it when it does not
+    # honours the mask and emits none (sequences reduced to one vector)
+    consumes_mask: bool = False
+    # reads padded steps as data and drops the mask (Keras 3 warns), so padding changes the answer and a text must
+    # be fed exactly as Keras saw it
+    padding_sensitive: bool = False
+
+
+LAYER_KINDS: Registry[str, KindFacts] = Registry("layer kind")
+LAYER_KINDS.register("lstm", "gru", "simple_rnn", "bidirectional")(KindFacts(recurrent=True))
+LAYER_KINDS.register("global_average_pooling1d")(KindFacts(consumes_mask=True))
+LAYER_KINDS.register("conv1d", "max_pooling1d", "average_pooling1d", "global_max_pooling1d", "flatten")(
+    KindFacts(padding_sensitive=True)
+)
+PADDING_SENSITIVE_KINDS = frozenset(kind for kind, facts in LAYER_KINDS.items() if facts.padding_sensitive)
+MASK_CONSUMING_KINDS = frozenset(kind for kind, facts in LAYER_KINDS.items() if facts.consumes_mask)
+RECURRENT_KINDS = frozenset(kind for kind, facts in LAYER_KINDS.items() if facts.recurrent)
 
 
 @dataclass

@@ -14,23 +14,21 @@ from typing import Any
 
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import Layer
+from edgeclf.registry import Registry
 
 Lowering = Callable[[Layer, Any], Any]
-_LOWERINGS: dict[tuple[str, str], Lowering] = {}
+# (target, layer kind) → its lowering; a lookup imports the target's subpackage first (once)
+LOWERINGS: Registry[tuple[str, str], Lowering] = Registry(
+    "lowering",
+    UnsupportedModelError,
+    unknown=lambda key: f"no {key[0]} lowering for layer kind {key[1]!r}",
+    load=lambda key: importlib.import_module(f"{__name__}.{key[0]}"),
+)
 
 
 def lowers(target: str, *kinds: str) -> Callable[[Lowering], Lowering]:
-    def register(fn: Lowering) -> Lowering:
-        for kind in kinds:
-            _LOWERINGS[(target, kind)] = fn
-        return fn
-
-    return register
+    return LOWERINGS.register(*((target, kind) for kind in kinds))
 
 
 def lowering(target: str, kind: str) -> Lowering:
-    importlib.import_module(f"{__name__}.{target}")  # registers the target's lowerings (once)
-    try:
-        return _LOWERINGS[(target, kind)]
-    except KeyError:
-        raise UnsupportedModelError(f"no {target} lowering for layer kind {kind!r}") from None
+    return LOWERINGS[(target, kind)]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from edgeclf.errors import EdgeclfError
+from edgeclf.registry import Registry
 
 
 class Backend(Protocol):
@@ -36,27 +38,38 @@ class Backend(Protocol):
         ...
 
 
-# name → (module, class, artifact formats it runs), in order of preference per format
-BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "litert": ("edgeclf.backends.litert", "LiteRTBackend", ("tflite",)),
-    "tflite-runtime": ("edgeclf.backends.litert", "TFLiteRuntimeBackend", ("tflite",)),
-    "onnxruntime": ("edgeclf.backends.onnxruntime", "OnnxRuntimeBackend", ("onnx",)),
-    "numpy": ("edgeclf.backends.numpy_backend", "NumpyBackend", ("numpy",)),
-}
+@dataclass(frozen=True)
+class BackendEntry:
+    """What is known of a backend without importing it (a device imports only the interpreter it uses)."""
+
+    module: str  # the edgeclf module that defines it
+    class_name: str
+    formats: tuple[str, ...]  # artifact formats it runs
+    interpreter: str  # the module it imports: when it can be found, the backend can run here
+    distribution: str  # the interpreter's distribution on PyPI: what a user installs, whose version reports name
 
 
-# the module each backend imports: when it can be found, the backend can run here
-INTERPRETER_MODULES = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime", "onnxruntime": "onnxruntime",
-                       "numpy": "numpy"}  # fmt: skip
+# name → entry, in order of preference per format
+BACKENDS: Registry[str, BackendEntry] = Registry("backend")
+BACKENDS.register("litert")(
+    BackendEntry("edgeclf.backends.litert", "LiteRTBackend", ("tflite",), "ai_edge_litert", "ai-edge-litert")
+)
+BACKENDS.register("tflite-runtime")(
+    BackendEntry("edgeclf.backends.litert", "TFLiteRuntimeBackend", ("tflite",), "tflite_runtime", "tflite-runtime")
+)
+BACKENDS.register("onnxruntime")(
+    BackendEntry("edgeclf.backends.onnxruntime", "OnnxRuntimeBackend", ("onnx",), "onnxruntime", "onnxruntime")
+)
+BACKENDS.register("numpy")(BackendEntry("edgeclf.backends.numpy_backend", "NumpyBackend", ("numpy",), "numpy", "numpy"))
 
 
 def installed_backends() -> set[str]:
     """Backends whose interpreter is installed here (found, not imported: importing one costs start-up time)."""
-    return {name for name, module in INTERPRETER_MODULES.items() if importlib.util.find_spec(module) is not None}
+    return {name for name, entry in BACKENDS.items() if importlib.util.find_spec(entry.interpreter) is not None}
 
 
 def backends_for(artifact_format: str) -> list[str]:
-    return [name for name, (_, _, formats) in BACKENDS.items() if artifact_format in formats]
+    return [name for name, entry in BACKENDS.items() if artifact_format in entry.formats]
 
 
 def open_backend(name: str | None, artifact_format: str, model_path: Path, num_threads: int = 1) -> Backend:
@@ -66,13 +79,13 @@ def open_backend(name: str | None, artifact_format: str, model_path: Path, num_t
         raise EdgeclfError(f"no backend runs {artifact_format} artifacts")
     errors = []
     for candidate in candidates:
-        if candidate not in BACKENDS:
-            raise EdgeclfError(f"unknown backend {candidate!r}; available: {', '.join(BACKENDS)}")
-        module, cls, formats = BACKENDS[candidate]
-        if artifact_format not in formats:
-            raise EdgeclfError(f"backend {candidate!r} cannot run {artifact_format} artifacts (it runs {formats})")
+        entry = BACKENDS[candidate]  # an unknown name: one error naming the known ones
+        if artifact_format not in entry.formats:
+            raise EdgeclfError(
+                f"backend {candidate!r} cannot run {artifact_format} artifacts (it runs {entry.formats})"
+            )
         try:
-            backend_class = getattr(importlib.import_module(module), cls)
+            backend_class = getattr(importlib.import_module(entry.module), entry.class_name)
             return backend_class(model_path, num_threads=num_threads)
         except ImportError as e:
             errors.append(f"{candidate}: {e}")

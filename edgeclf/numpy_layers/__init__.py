@@ -25,33 +25,25 @@ import numpy as np
 
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Layer, Network
-from edgeclf.registry import import_family_modules
+from edgeclf.registry import Registry, import_family_modules
 
 Mask = np.ndarray | None  # bool [B, T], True where a step is real
 # A layer reading one tensor: op(values, mask) → (values, mask). A layer reading several (attention, merges)
 # gets one (values, mask) pair per input, in the order of ``Layer.inputs``: op(*pairs) → (values, mask).
 Op = Callable[..., tuple[np.ndarray, Mask]]
 Builder = Callable[[Layer], Op]
-_BUILDERS: dict[str, Builder] = {}
-
-
-def evaluates(*kinds: str) -> Callable[[Builder], Builder]:
-    """Register the builder of one or more layer kinds."""
-
-    def register(fn: Builder) -> Builder:
-        for kind in kinds:
-            _BUILDERS[kind] = fn
-        return fn
-
-    return register
+# layer kind → its builder; a lookup imports every family's module first (once: modules are cached)
+BUILDERS: Registry[str, Builder] = Registry(
+    "layer kind",
+    UnsupportedModelError,
+    unknown=lambda kind: f"the numpy backend cannot evaluate layer kind {kind!r}",
+    load=lambda kind: import_family_modules(__name__, __path__),
+)
+evaluates = BUILDERS.register  # @evaluates("lstm", "gru"): register the builder of one or more layer kinds
 
 
 def builder(kind: str) -> Builder:
-    import_family_modules(__name__, __path__)  # registers every family's builders (once: modules are cached)
-    try:
-        return _BUILDERS[kind]
-    except KeyError:
-        raise UnsupportedModelError(f"the numpy backend cannot evaluate layer kind {kind!r}") from None
+    return BUILDERS[kind]
 
 
 def float32(array: np.ndarray) -> np.ndarray:
