@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
+SMALL_BUNDLE = REPO / "tests" / "fixtures" / "bundles" / "imdb_small"
 # markers whose tests run only when asked for by name (`pytest -m endurance`); collected and skipped otherwise
 OPT_IN_MARKERS = {"endurance": "endurance run: select it with `pytest -m endurance`"}
 
@@ -65,11 +66,21 @@ def heldout_texts() -> list[str]:
         return [row["text"] for row in csv.DictReader(f)]
 
 
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory) -> Path:
+    """A small real bundle committed in tests/fixtures/bundles (made by make_small_bundle.py there), for tests that
+    need *a* bundle rather than the example model: no TensorFlow conversion to wait for. A copy, so nothing a test
+    or the runtime writes beside a bundle lands in the repository."""
+    copy = tmp_path_factory.mktemp("small") / SMALL_BUNDLE.name
+    shutil.copytree(SMALL_BUNDLE, copy)
+    return copy
+
+
 @pytest.fixture
-def bundle_copy(example_bundle, tmp_path) -> Path:
-    """A private copy of the session bundle, for tests that damage or edit it."""
+def bundle_copy(small_bundle, tmp_path) -> Path:
+    """A private copy of the small bundle, for tests that damage or edit it."""
     copy = tmp_path / "bundle"
-    shutil.copytree(example_bundle, copy)
+    shutil.copytree(small_bundle, copy)
     return copy
 
 

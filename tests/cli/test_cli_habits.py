@@ -36,20 +36,20 @@ def one_error(done: subprocess.CompletedProcess) -> str:
     return line
 
 
-def test_double_dash_and_options_after_texts(example_bundle: Path) -> None:
-    done = run("predict", str(example_bundle), "--json", "--", "-1 stars, awful", "--- worst")
+def test_double_dash_and_options_after_texts(small_bundle: Path) -> None:
+    done = run("predict", str(small_bundle), "--json", "--", "-1 stars, awful", "--- worst")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["text"] for line in done.stdout.splitlines()] == ["-1 stars, awful", "--- worst"]
-    name = json.loads((example_bundle / "manifest.json").read_text())["artifacts"][-1]["name"]
-    done = run("predict", str(example_bundle), "--artifact", name, "great", "-1 stars", "--json")
+    name = json.loads((small_bundle / "manifest.json").read_text())["artifacts"][-1]["name"]
+    done = run("predict", str(small_bundle), "--artifact", name, "great", "-1 stars", "--json")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["text"] for line in done.stdout.splitlines()] == ["great", "-1 stars"]
 
 
-def test_typo_gets_the_commands_usage_and_a_suggestion(example_bundle: Path) -> None:
-    line = usage_error(run("predict", str(example_bundle), "--jsn", "great film"), "predict")
+def test_typo_gets_the_commands_usage_and_a_suggestion(small_bundle: Path) -> None:
+    line = usage_error(run("predict", str(small_bundle), "--jsn", "great film"), "predict")
     assert line == "edgeclf predict: error: unrecognized arguments: --jsn (did you mean --json?)"
-    line = usage_error(run("predict", str(example_bundle), "-1/10"), "predict")
+    line = usage_error(run("predict", str(small_bundle), "-1/10"), "predict")
     assert "goes after `--`" in line
 
 
@@ -60,22 +60,22 @@ def test_version_and_no_arguments() -> None:
     assert line == "edgeclf predict: error: the following arguments are required: bundle"  # TEXT is optional: stdin
 
 
-def test_texts_from_stdin_when_none_given(example_bundle: Path) -> None:
-    done = run("predict", str(example_bundle), "--json", stdin="great film\nawful film\n")
+def test_texts_from_stdin_when_none_given(small_bundle: Path) -> None:
+    done = run("predict", str(small_bundle), "--json", stdin="great film\nawful film\n")
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
 
 
-def test_threads_must_be_positive(example_bundle: Path) -> None:
-    line = usage_error(run("predict", str(example_bundle), "--threads", "0", "great"), "predict")
+def test_threads_must_be_positive(small_bundle: Path) -> None:
+    line = usage_error(run("predict", str(small_bundle), "--threads", "0", "great"), "predict")
     assert "--threads: must be at least 1" in line
 
 
-def test_closed_pipe_ends_quietly(example_bundle: Path, tmp_path: Path) -> None:
+def test_closed_pipe_ends_quietly(small_bundle: Path, tmp_path: Path) -> None:
     """`edgeclf predict B -i many.txt | head -2` through a real pipe: no BrokenPipeError traceback, exit 141."""
     many = tmp_path / "many.txt"
     many.write_text("".join(f"a fine film, take {i}\n" for i in range(3000)))
-    proc = subprocess.Popen([*CLI, "predict", str(example_bundle), "-i", str(many)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*CLI, "predict", str(small_bundle), "-i", str(many)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()

@@ -107,7 +107,7 @@ def test_lambda_layer_refused_in_safe_mode(workdir):
     assert_nothing_written(workdir, out)
 
 
-def test_existing_output_is_not_replaced_without_force(workdir, example_bundle):
+def test_existing_output_is_not_replaced_without_force(workdir, small_bundle):
     out = workdir / "bundle"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
@@ -151,13 +151,13 @@ def test_not_a_bundle(tmp_path, capsys):
     assert "no manifest.json" in capsys.readouterr().err
 
 
-def test_unknown_artifact(example_bundle, capsys):
-    assert main(["predict", str(example_bundle), "--artifact", "tflite-int3", "a film"]) == 1
+def test_unknown_artifact(small_bundle, capsys):
+    assert main(["predict", str(small_bundle), "--artifact", "tflite-int3", "a film"]) == 1
     assert "no artifact 'tflite-int3'" in capsys.readouterr().err
 
 
-def test_defined_results_for_odd_texts(example_bundle):
-    classifier = Classifier.load(example_bundle)
+def test_defined_results_for_odd_texts(small_bundle):
+    classifier = Classifier.load(small_bundle)
     odd = ["", "   \t\n", "!!! ... ???", "\x00\x01\x1b control", "😀" * 1000, "great " * 200_000]  # last: 1.2 MB
     predictions = classifier.predict(odd)
     assert [len(p.scores) for p in predictions] == [2] * len(odd)

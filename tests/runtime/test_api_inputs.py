@@ -11,8 +11,8 @@ from edgeclf.errors import EdgeclfError
 
 
 @pytest.fixture(scope="module")
-def clf(example_bundle):
-    return Classifier.load(example_bundle)
+def clf(small_bundle):
+    return Classifier.load(small_bundle)
 
 
 def test_iterators_and_generators(clf) -> None:
