@@ -24,8 +24,8 @@ EVERY_BACKEND = {"litert", "onnxruntime", "numpy"}
 
 
 @pytest.fixture(scope="module")
-def manifest(example_bundle):
-    return json.loads((example_bundle / "manifest.json").read_text())
+def manifest(small_bundle):
+    return json.loads((small_bundle / "manifest.json").read_text())
 
 
 def test_conversion_times_every_exact_artifact_and_defaults_to_the_fastest(manifest):
@@ -62,9 +62,9 @@ def test_a_pinned_default_wins_over_measurements(manifest):
     assert choose(pinned, EVERY_BACKEND).artifact == quantized
 
 
-def test_a_device_record_reorders_the_choice_only_for_its_own_manifest(example_bundle, tmp_path, manifest):
+def test_a_device_record_reorders_the_choice_only_for_its_own_manifest(small_bundle, tmp_path, manifest):
     bundle = tmp_path / "b"
-    shutil.copytree(example_bundle, bundle)
+    shutil.copytree(small_bundle, bundle)
     ranking = manifest["default_choice"]["ranking"]
     slowest = ranking[-1]
     backend = {a["name"]: a["latency"]["backend"] for a in manifest["artifacts"] if a["name"] in ranking}
@@ -82,9 +82,9 @@ def test_a_device_record_reorders_the_choice_only_for_its_own_manifest(example_b
     assert Classifier.load(bundle).artifact == ranking[0]
 
 
-def test_bench_record_writes_what_load_then_follows(example_bundle, tmp_path):
+def test_bench_record_writes_what_load_then_follows(small_bundle, tmp_path):
     bundle = tmp_path / "b"
-    shutil.copytree(example_bundle, bundle)
+    shutil.copytree(small_bundle, bundle)
     done = subprocess.run(
         [sys.executable, "-m", "edgeclf.cli", "bench", str(bundle), "--runs", "10", "--warmup", "2", "--record",
          "--no-litert-benchmark", "--json"],
@@ -99,12 +99,12 @@ def test_bench_record_writes_what_load_then_follows(example_bundle, tmp_path):
 
 
 @pytest.mark.parametrize("artifact", ["onnx-fused-fp32", "numpy-fp32", "tflite-fp32"])
-def test_batches_and_workers_are_bit_equal_to_one_text_at_a_time(example_bundle, imdb_split, artifact):
+def test_batches_and_workers_are_bit_equal_to_one_text_at_a_time(small_bundle, imdb_split, artifact):
     texts = list(imdb_split[1].texts[:200])
-    single = Classifier.load(example_bundle, artifact=artifact)
+    single = Classifier.load(small_bundle, artifact=artifact)
     alone = single.raw_outputs(texts, batch_size=1)
     for batch_size in (16, 64):
         assert np.array_equal(single.raw_outputs(texts, batch_size=batch_size), alone), batch_size
-    pair = Classifier.load(example_bundle, artifact=artifact, workers=2)
+    pair = Classifier.load(small_bundle, artifact=artifact, workers=2)
     assert np.array_equal(pair.raw_outputs(texts, batch_size=16), alone)
     assert np.array_equal(pair.raw_outputs(texts, batch_size=1), alone)
