@@ -4,7 +4,9 @@ The legacy Keras Tokenizer lowercases with Python's str.lower(), whose table is 
 Python that ran it (3.11: Unicode 14.0). The JVM's and Android's tables are other versions (Java 17: Unicode
 13.0; Android: whichever ICU the device has), so the Kotlin core carries Python's table itself.
 
-    python3 android_demo/tools/gen_python_lower.py   # rewrites the Kotlin file; tests/android/test_android_jvm.py checks it
+    python3 android_demo/tools/gen_python_lower.py   # rewrites the Kotlin file
+
+tests/android/test_android_jvm.py checks it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ masked, logit head) and a multiclass character-level LSTM (unmasked, fixed lengt
 built and converted here with ``edgeclf convert``; and, when ../shared/realworld-models is present, the legacy
 Keras tokenizers of the real-world models, with the whole pipeline (LiteRT outputs) for spam-lstm20-keras3-h5.
 
-Run by tests/android/test_android_jvm.py; by hand: ``python android_demo/tools/make_android_goldens.py OUT_DIR [BUNDLE_DIR]``.
+Run by tests/android/test_android_jvm.py; by hand:
+``python android_demo/tools/make_android_goldens.py OUT_DIR [BUNDLE_DIR]``.
 """
 
 from __future__ import annotations
