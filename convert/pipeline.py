@@ -149,17 +149,29 @@ class DefaultChoice:
     choice: dict[str, Any]  # the manifest's ``default_choice``: the rule, the ranking and the machine
 
 
+@dataclass
+class StagedBundle:
+    """The conversion once Keras has run: what the manifest is assembled from, with the artifacts as they stand."""
+
+    folder: Path
+    source: SourceModel
+    facts: ModelFacts
+    options: ConvertOptions
+    inputs: StagedInputs
+
+    def bundle(self, artifacts: Artifacts) -> Bundle:
+        """The staged bundle with its manifest in memory: what the artifacts are loaded from before it is written."""
+        return Bundle(self.folder, assemble_manifest(self, artifacts))
+
+
 def assemble_manifest(
-    source: SourceModel,
-    facts: ModelFacts,
-    options: ConvertOptions,
-    files: FileRecords,
+    staged: StagedBundle,
     artifacts: Artifacts,
-    calibration: dict[str, Any] | None,
     default: DefaultChoice | None = None,
     conversion_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The manifest from its pieces: the one place its layout is written down (edgeclf/manifest.schema.json)."""
+    source, facts, files, calibration = staged.source, staged.facts, staged.inputs.files, staged.inputs.calibration
     records = [a.record(files) for a in artifacts.kept]
     fp32_sizes = {(a["format"], a["rnn"]): a["size"] for a in records if a["precision"] == "fp32"}
     for record in records:  # compared with the float32 artifact of the same format and form
@@ -188,7 +200,7 @@ def assemble_manifest(
             "tolerance_fp32": FP32_TOLERANCE,
             **({"keras_accuracy": checked[-1].keras_accuracy} if checked else {}),
         },
-        "conversion": {"tflite_runtime_compatible": options.tflite_runtime_compatible},
+        "conversion": {"tflite_runtime_compatible": staged.options.tflite_runtime_compatible},
     }
     if calibration is not None:
         manifest["calibration"] = calibration
@@ -232,38 +244,23 @@ def convert(
     staging = new_staging(out_dir)
     try:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        staged = stage_inputs(staging, source, options, plans)
+        inputs = stage_inputs(staging, source, options, plans)
         reference, facts = run_keras(source, created, progress)
-        context = BuildContext(options.tflite_runtime_compatible, staged.calibration_file, facts.onnx_metadata(source))
-
-        def staged_bundle(artifacts: Artifacts) -> Bundle:  # the bundle as it stands, its manifest in memory
-            return Bundle(
-                staging, assemble_manifest(source, facts, options, staged.files, artifacts, staged.calibration)
-            )
-
-        artifacts = build_and_check(
-            [replace(plan, context=context) for plan in plans],
-            Artifacts(kept=[], failed=left_out_defaults(options.formats, options.precisions, options.rnn_forms)),
-            staging,
-            staged.files,
-            source,
-            reference,
-            staged_bundle,
-            options.keep_inaccurate,
-            progress,
-        )
+        staged = StagedBundle(staging, source, facts, options, inputs)
+        context = BuildContext(options.tflite_runtime_compatible, inputs.calibration_file, facts.onnx_metadata(source))
+        failed = left_out_defaults(options.formats, options.precisions, options.rnn_forms)
+        plans = [replace(plan, context=context) for plan in plans]
+        artifacts = build_and_check(plans, staged, Artifacts(kept=[], failed=failed), reference, progress)
         if options.verify_python is not None:
             progress(f"running every artifact again in {options.verify_python}")
-            verify_elsewhere(options.verify_python, staged_bundle(artifacts), artifacts, reference.texts)
+            verify_elsewhere(options.verify_python, staged.bundle(artifacts), artifacts, reference.texts)
         (staging / CALIBRATION_FILE).unlink(missing_ok=True)
         default = time_and_choose(
-            staged_bundle(artifacts), artifacts, options.default_artifact, reference.texts, progress
+            staged.bundle(artifacts), artifacts, options.default_artifact, reference.texts, progress
         )
 
         progress(f"writing {out_dir}")
-        seconds = round(time.perf_counter() - started, 1)
-        manifest = assemble_manifest(source, facts, options, staged.files, artifacts, staged.calibration, default,
-                                     seconds)  # fmt: skip
+        manifest = assemble_manifest(staged, artifacts, default, round(time.perf_counter() - started, 1))
         finish(staging, manifest, options.single_file, progress)
         Bundle.open(staging)  # what we wrote must load
         staging.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be shared
@@ -370,22 +367,15 @@ def run_keras(source: SourceModel, created: str, progress: Progress) -> tuple[Ke
 
 
 def build_and_check(
-    plans: list[ArtifactPlan],
-    done: Artifacts,
-    staging: Path,
-    files: FileRecords,
-    source: SourceModel,
-    reference: KerasReference,
-    staged_bundle: Callable[[Artifacts], Bundle],
-    keep_inaccurate: bool,
-    progress: Progress,
+    plans: list[ArtifactPlan], staged: StagedBundle, done: Artifacts, reference: KerasReference, progress: Progress
 ) -> Artifacts:
     """Build every planned artifact in its child process and check it against Keras right away.
 
     A float32 artifact outside the tolerance stops the conversion (``ParityError``), and so does a failure to build
     the first plan, the float32 artifact everything else is measured beside; a later build failure, or a quantized
-    artifact far below the agreement target, is listed as failed (``done`` holds those listed already; the
-    built files are recorded in ``files``)."""
+    artifact far below the agreement target, is listed as failed (``done`` holds those listed already); the
+    files built are recorded in ``staged.inputs.files``."""
+    staging, files, source = staged.folder, staged.inputs.files, staged.source
     for plan in plans:
         progress(f"lowering to {plan.name} (child process)")
         try:
@@ -400,11 +390,11 @@ def build_and_check(
         done.kept.append(artifact)
 
         progress(f"checking {plan.name} against Keras")
-        classifier = Classifier.load(staged_bundle(done), artifact=plan.name)
+        classifier = Classifier.load(staged.bundle(done), artifact=plan.name)
         artifact.parity = check_parity(reference, classifier, source.task, FP32_TOLERANCE, exact=plan.exact)
         parity = artifact.parity
         artifact.verified_runtimes[runtime_label(classifier.backend.name)] = f"parity checked on {parity.texts} texts"
-        if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not keep_inaccurate:
+        if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not staged.options.keep_inaccurate:
             _refuse(staging, done, artifact, files)
             continue
         if plan.exact and not parity.ok:

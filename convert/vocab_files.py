@@ -200,7 +200,7 @@ def read_labels_file(path: Path, allow_pickle: bool) -> list[str]:
 
 def load_vocabulary_tokenizer(source: Any, fixed_length: int | None) -> TextVectorizer | KerasTokenizer | None:
     """The tokenizer a ``--vocab-file`` or a pickled TextVectorization describes (None: another kind of tokenizer
-    file, for tokenizer_files). ``source`` is pipeline.TokenizerSource; ``fixed_length`` the model's input length."""
+    file, for tokenizer_files). ``source`` is options.TokenizerSource; ``fixed_length`` the model's input length."""
     path = Path(source.path)
     length = source.output_sequence_length or source.maxlen or fixed_length
     if fixed_length is not None and length != fixed_length:
