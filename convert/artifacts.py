@@ -22,7 +22,16 @@ from edgeclf.convert.options import ArtifactFormat, Precision, RnnForm, check_ar
 from edgeclf.errors import ConversionError, OptionsError, UnsupportedModelError
 from edgeclf.network import NETWORK_FILE, Network
 
-__all__ = ["ArtifactJob", "ArtifactPlan", "BuildContext", "ConversionError", "build", "builds", "plan_artifacts"]
+__all__ = [
+    "ArtifactJob",
+    "ArtifactPlan",
+    "BuildContext",
+    "ConversionError",
+    "build",
+    "builds",
+    "plan_artifacts",
+    "run_job",
+]
 
 # format → the module whose import registers its builder
 FORMATS = {
@@ -84,19 +93,14 @@ class ArtifactJob:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def run_in_child(module: str, job: ArtifactJob, what: str, timeout: float, crash_hint: str = "") -> None:
-    """Run ``python -m module --job FILE`` (a toolchain that may crash or print to stdout) and turn any failure
-    into a ConversionError naming ``what``: a signal, the child's last error line, a timeout, or no output file."""
+def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: float, crash_hint: str = "") -> None:
+    """Run ``python -m module args`` (a toolchain that may crash or print to stdout) and turn any failure into
+    a ConversionError naming ``what``: a signal, the child's last error line, a timeout, or no output file."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
-    out = Path(job.out)
-    with tempfile.TemporaryDirectory(prefix="edgeclf-job-") as scratch:
-        job_file = Path(scratch) / "job.json"
-        job.write(job_file)
-        try:
-            command = python_module(module, ["--job", str(job_file)])
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired as e:
-            raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
+    try:
+        done = subprocess.run(python_module(module, args), capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        raise ConversionError(f"{what} did not finish in {timeout:.0f} s") from e
     if done.returncode < 0:
         raise ConversionError(f"{what} failed: the converter crashed (signal {-done.returncode}){crash_hint}")
     if done.returncode != 0:  # a traceback's last "...Error: ..." line names the problem (and, for edgeclf, the layer)
@@ -105,6 +109,14 @@ def run_in_child(module: str, job: ArtifactJob, what: str, timeout: float, crash
         raise ConversionError(f"{what} failed: {(errors or lines or ['no output'])[-1][:400]}")
     if not out.is_file() or out.stat().st_size == 0:
         raise ConversionError(f"{what} wrote no model")
+
+
+def run_job(module: str, job: ArtifactJob, what: str, timeout: float, crash_hint: str = "") -> None:
+    """``run_in_child`` for a builder: the child reads ``job`` from the JSON file named by ``--job FILE``."""
+    with tempfile.TemporaryDirectory(prefix="edgeclf-job-") as scratch:
+        job_file = Path(scratch) / "job.json"
+        job.write(job_file)
+        run_in_child(module, ["--job", str(job_file)], what, Path(job.out), timeout, crash_hint)
 
 
 def child_main(description: str, run: Callable[[ArtifactJob], None]) -> None:

@@ -35,7 +35,7 @@ from edgeclf.convert.artifacts import (
     builds,
     child_main,
     input_length,
-    run_in_child,
+    run_job,
 )
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
@@ -258,7 +258,7 @@ def convert_to_onnx(
     job = ArtifactJob.for_artifact(
         network_dir, out, precision, rnn_form, context or BuildContext(), details_file=str(details)
     )
-    run_in_child("edgeclf.convert.onnx", job, f"ONNX lowering ({rnn_form}, {precision})", timeout)
+    run_job("edgeclf.convert.onnx", job, f"ONNX lowering ({rnn_form}, {precision})", timeout)
     if not details.is_file():
         raise ConversionError(f"ONNX lowering ({rnn_form}, {precision}) wrote no details")
 

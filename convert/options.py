@@ -49,10 +49,7 @@ class Precision(_Choice):
     FLOAT16 = "float16"  # fp16 weights
     INT8 = "int8"  # full integer, calibrated on real texts
     INT16X8 = "int16x8"  # 16-bit activations, 8-bit weights, calibrated
-
-    @property
-    def calibrated(self) -> bool:
-        return self in (Precision.INT8, Precision.INT16X8)
+    INT8_FLOAT_RNN = "int8-float-rnn"  # int8 with the fused recurrent ops kept float (convert/quant_diagnosis.py)
 
 
 class RnnForm(_Choice):

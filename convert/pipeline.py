@@ -34,6 +34,7 @@ from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_n
 from edgeclf.convert.latency import default_choice, time_artifacts
 from edgeclf.convert.options import ConvertOptions, TokenizerSource
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT, KerasReference, ParityReport, check_parity, keras_reference
+from edgeclf.convert.quant_diagnosis import FULL_INTEGER, diagnosis_record
 from edgeclf.convert.report import write_report
 from edgeclf.convert.staging import new_staging, publish, remove_stale_staging
 from edgeclf.convert.tflite import CALIBRATION_FILE
@@ -102,6 +103,7 @@ class ArtifactResult:
     details: dict[str, Any]
     parity: ParityReport | None = None
     verified_runtimes: dict[str, str] = field(default_factory=dict)
+    diagnosis: dict[str, Any] | None = None  # a full-integer artifact outside the target: its worst tensors
     latency: dict[str, Any] | None = None
 
     def record(self, files: FileRecords) -> dict[str, Any]:
@@ -113,6 +115,8 @@ class ArtifactResult:
         if self.parity is not None:
             entry["parity"] = self.parity.to_dict()
             entry["verified_runtimes"] = dict(self.verified_runtimes)
+        if self.diagnosis is not None:
+            entry["quantization"] = self.diagnosis
         if self.latency is not None:
             entry["latency"] = self.latency
         return entry
@@ -319,7 +323,7 @@ def stage_inputs(
     (staging / VOCABULARY).write_text(json.dumps(source.tokenizer.vocabulary, ensure_ascii=False), encoding="utf-8")
     names = [VOCABULARY, *source.network.save(staging)]
     staged = StagedInputs(files={name: file_record(staging / name) for name in names})
-    if any(plan.precision.calibrated for plan in plans):
+    if any(plan.precision in FULL_INTEGER for plan in plans):
         chosen_from = "the eval texts" if options.calibration_texts is None else "--calibration-texts"
         chosen = (options.calibration_texts or source.parity_texts).texts[: options.calibration_samples]
         ids = {str(i): source.tokenizer.encode(t) for i, t in enumerate(chosen)}
@@ -394,6 +398,10 @@ def build_and_check(
         artifact.parity = check_parity(reference, classifier, source.task, FP32_TOLERANCE, exact=plan.exact)
         parity = artifact.parity
         artifact.verified_runtimes[runtime_label(classifier.backend.name)] = f"parity checked on {parity.texts} texts"
+        if plan.precision in FULL_INTEGER and not parity.ok:  # say which tensors' calibrated ranges broke
+            progress(f"comparing {plan.name}'s tensors with the float model's (child process)")
+            bundle = staged.bundle(done)
+            artifact.diagnosis = diagnosis_record(bundle, bundle.artifact(plan.name), reference.texts)
         if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not staged.options.keep_inaccurate:
             _refuse(staging, done, artifact, files)
             continue
@@ -414,13 +422,24 @@ def _refuse(staging: Path, done: Artifacts, artifact: ArtifactResult, files: Fil
     done.kept.remove(artifact)
     files.pop(artifact.plan.file, None)
     (staging / artifact.plan.file).unlink(missing_ok=True)
-    parity = artifact.parity
+    parity, diagnosis = artifact.parity, artifact.diagnosis or {}
     done.failed.append({
         "name": artifact.plan.name,
         "error": f"refused: label agreement with Keras {parity.label_agreement:.4f} on {parity.texts} texts, "
         f"far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate "
-        "writes it anyway)",
+        "writes it anyway)" + _diagnosis_hint(artifact),
+        **({"worst_ranges": diagnosis["worst_ranges"]} if "worst_ranges" in diagnosis else {}),
     })  # fmt: skip
+
+
+def _diagnosis_hint(artifact: ArtifactResult) -> str:
+    """The worst tensors of a full-integer artifact, and the variant that keeps its recurrent layers float."""
+    summary = (artifact.diagnosis or {}).get("summary")
+    if summary is None:
+        return ""
+    offer = artifact.plan.precision == "int8" and artifact.plan.rnn == "fused"
+    keep_float = "; --quantize int8-float-rnn keeps the recurrent layers float" if offer else ""
+    return f"; {summary}{keep_float}"
 
 
 def verify_elsewhere(python: Path, staged: Bundle, artifacts: Artifacts, texts: list[str]) -> None:

