@@ -8,32 +8,89 @@ and returns what the manifest records about it (op census, input shape, notes).
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgeclf.childproc import python_module
-from edgeclf.errors import EdgeclfError, UnsupportedModelError
+from edgeclf.convert.options import ArtifactFormat, Precision, RnnForm, check_artifact_selection
+from edgeclf.errors import ConversionError, OptionsError, UnsupportedModelError
 from edgeclf.network import NETWORK_FILE, Network
+
+__all__ = [
+    "ArtifactJob",
+    "ArtifactPlan",
+    "BuildContext",
+    "ConversionError",
+    "build",
+    "builds",
+    "plan_artifacts",
+    "run_job",
+]
 
 # format → the module whose import registers its builder
 FORMATS = {
-    "tflite": "edgeclf.convert.tflite",
-    "numpy": "edgeclf.convert.network_artifact",
-    "onnx": "edgeclf.convert.onnx",
+    ArtifactFormat.TFLITE: "edgeclf.convert.tflite",
+    ArtifactFormat.NUMPY: "edgeclf.convert.network_artifact",
+    ArtifactFormat.ONNX: "edgeclf.convert.onnx",
 }
-FILE_SUFFIX = {"tflite": ".tflite", "onnx": ".onnx"}
+FILE_SUFFIX = {ArtifactFormat.TFLITE: ".tflite", ArtifactFormat.ONNX: ".onnx"}
 # What `edgeclf convert` writes unless told otherwise: float32 TFLite (the default artifact), ONNX and the
 # pure-numpy description, each with its dynamic-range quantized variant where the format has one.
-DEFAULT_FORMATS = ["tflite", "onnx", "numpy"]
-DEFAULT_PRECISIONS = ["fp32", "dynamic"]
+DEFAULT_FORMATS = (ArtifactFormat.TFLITE, ArtifactFormat.ONNX, ArtifactFormat.NUMPY)
+DEFAULT_PRECISIONS = (Precision.FP32, Precision.DYNAMIC)
 
 
-class ConversionError(EdgeclfError):
-    """A toolchain (TFLite converter, ONNX export) failed or crashed on one artifact."""
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder needs besides the plan and the network: options and the facts an artifact embeds."""
+
+    tflite_runtime_compatible: bool = False
+    calibration_file: Path | None = None  # staged token ids of the calibration texts, when a plan calibrates
+    onnx_metadata: Mapping[str, str] = field(default_factory=dict)  # what a lone .onnx carries (metadata_props)
+
+
+@dataclass(frozen=True)
+class ArtifactJob:
+    """Everything a builder's child process needs, as one JSON file: it reads no half-written manifest."""
+
+    network_dir: str  # the staged network description (network.json + weights.npz)
+    out: str  # the artifact file to write
+    precision: str
+    rnn: str
+    calibration_file: str | None = None  # token ids of the calibration texts (int8, int16x8)
+    per_channel_dense: bool = True  # False: --tflite-runtime-compatible
+    metadata: dict[str, str] = field(default_factory=dict)  # ONNX metadata_props
+    details_file: str | None = None  # where the child writes what the manifest records about the artifact
+
+    @classmethod
+    def for_artifact(
+        cls, network_dir: Path, out: Path, precision: str, rnn: str, context: BuildContext, **extra: Any
+    ) -> ArtifactJob:
+        """The job that writes ``out`` from the description in ``network_dir``, with the conversion's context."""
+        calibration = context.calibration_file
+        return cls(
+            network_dir=str(network_dir),
+            out=str(out),
+            precision=str(precision),
+            rnn=str(rnn),
+            calibration_file=None if calibration is None else str(calibration),
+            per_channel_dense=not context.tflite_runtime_compatible,
+            metadata=dict(context.onnx_metadata),
+            **extra,
+        )
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> ArtifactJob:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: float, crash_hint: str = "") -> None:
@@ -54,6 +111,23 @@ def run_in_child(module: str, args: list[str], what: str, out: Path, timeout: fl
         raise ConversionError(f"{what} wrote no model")
 
 
+def run_job(module: str, job: ArtifactJob, what: str, timeout: float, crash_hint: str = "") -> None:
+    """``run_in_child`` for a builder: the child reads ``job`` from the JSON file named by ``--job FILE``."""
+    with tempfile.TemporaryDirectory(prefix="edgeclf-job-") as scratch:
+        job_file = Path(scratch) / "job.json"
+        job.write(job_file)
+        run_in_child(module, ["--job", str(job_file)], what, Path(job.out), timeout, crash_hint)
+
+
+def child_main(description: str, run: Callable[[ArtifactJob], None]) -> None:
+    """The ``__main__`` of a builder's child process: read the job named by ``--job FILE`` and run it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--job", type=Path, required=True, help="the JSON job written by run_in_child")
+    run(ArtifactJob.read(parser.parse_args().job))
+
+
 def input_length(network: Network, form: str) -> int | None:
     """An artifact's static sequence length, or None when it takes any length (fed at true length).
 
@@ -72,9 +146,10 @@ def input_length(network: Network, form: str) -> int | None:
 
 @dataclass(frozen=True)
 class ArtifactPlan:
-    format: str  # "tflite", "onnx"
-    precision: str  # "fp32" (more with quantization)
-    rnn: str  # "loop" (more with the fused and unrolled lowerings)
+    format: ArtifactFormat
+    precision: Precision
+    rnn: RnnForm
+    context: BuildContext = field(default_factory=BuildContext, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -87,7 +162,7 @@ class ArtifactPlan:
         # the float32 artifact in the format's own default form is model.tflite / model.onnx
         default_form = _registration(self.format).rnn_forms[0]
         stem = "model" if self.precision == "fp32" and self.rnn == default_form else self.name
-        return stem + FILE_SUFFIX[self.format]
+        return stem + FILE_SUFFIX[ArtifactFormat(self.format)]
 
     @property
     def exact(self) -> bool:
@@ -101,8 +176,8 @@ Builder = Callable[[ArtifactPlan, Network, Path], dict[str, Any]]
 @dataclass(frozen=True)
 class _Registration:
     builder: Builder
-    precisions: tuple[str, ...]
-    rnn_forms: tuple[str, ...]
+    precisions: tuple[Precision, ...]
+    rnn_forms: tuple[RnnForm, ...]
     default_form: Callable[[Network], str] | None = None  # per model; else the first of rnn_forms
 
 
@@ -111,15 +186,16 @@ _BUILDERS: dict[str, _Registration] = {}
 
 def builds(
     artifact_format: str,
-    precisions: tuple[str, ...],
-    rnn_forms: tuple[str, ...],
+    precisions: Iterable[str],
+    rnn_forms: Iterable[str],
     default_form: Callable[[Network], str] | None = None,
 ) -> Callable[[Builder], Builder]:
-    """Register the builder of one format with the precisions and recurrent forms it can produce, and optionally
-    how it picks its default form for a given network."""
+    """Register the builder of one format with the precisions and recurrent forms it can produce (members of
+    ``Precision`` and ``RnnForm``), and optionally how it picks its default form for a given network."""
 
     def register(fn: Builder) -> Builder:
-        _BUILDERS[artifact_format] = _Registration(fn, precisions, rnn_forms, default_form)
+        forms = tuple(RnnForm(f) for f in rnn_forms)  # a form the enum lacks is a programming error: ValueError
+        _BUILDERS[artifact_format] = _Registration(fn, tuple(Precision(p) for p in precisions), forms, default_form)
         return fn
 
     return register
@@ -127,9 +203,15 @@ def builds(
 
 def _registration(artifact_format: str) -> _Registration:
     if artifact_format not in FORMATS:
-        raise EdgeclfError(f"unknown format {artifact_format!r}; choose from {', '.join(FORMATS)}")
-    importlib.import_module(FORMATS[artifact_format])
+        raise OptionsError(f"unknown format {artifact_format!r}; choose from {ArtifactFormat.listed()}")
+    importlib.import_module(FORMATS[ArtifactFormat(artifact_format)])
     return _BUILDERS[artifact_format]
+
+
+def supported(artifact_format: str) -> tuple[tuple[Precision, ...], tuple[RnnForm, ...]]:
+    """The precisions and recurrent forms the format's builder registered."""
+    registration = _registration(artifact_format)
+    return registration.precisions, registration.rnn_forms
 
 
 def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]:
@@ -138,9 +220,9 @@ def build(plan: ArtifactPlan, network: Network, staging: Path) -> dict[str, Any]
 
 
 def plan_artifacts(
-    formats: list[str] | None = None,
-    precisions: list[str] | None = None,
-    rnn_forms: list[str] | None = None,
+    formats: Iterable[str] | None = None,
+    precisions: Iterable[str] | None = None,
+    rnn_forms: Iterable[str] | None = None,
     network: Network | None = None,
 ) -> list[ArtifactPlan]:
     """Every (format, form, precision) asked for that the format can produce.
@@ -152,31 +234,19 @@ def plan_artifacts(
     or a format named explicitly that is left with nothing, is an error. The first plan is the float32
     TFLite artifact when asked for.
     """
-    if formats == [] or precisions == [] or rnn_forms == []:
-        raise EdgeclfError("at least one format, precision and recurrent form are needed")
+    formats, precisions, rnn_forms = check_artifact_selection(formats, precisions, rnn_forms)
     plans = []
     registrations = {f: _registration(f) for f in formats or DEFAULT_FORMATS}
-    for values, what, attribute in (
-        (precisions, "precision", "precisions"),
-        (rnn_forms, "recurrent form", "rnn_forms"),
-    ):
-        for value in values or []:
-            if not any(value in getattr(r, attribute) for r in registrations.values()):
-                supported = sorted({v for r in registrations.values() for v in getattr(r, attribute)})
-                raise EdgeclfError(
-                    f"no chosen format ({', '.join(registrations)}) can be written with {what} {value}; "
-                    f"they support {', '.join(supported)}"
-                )
     for artifact_format, registration in registrations.items():
         precisions_here = [p for p in precisions or DEFAULT_PRECISIONS if p in registration.precisions]
         default = registration.rnn_forms[0]
         if network is not None and registration.default_form is not None:
-            default = registration.default_form(network)
+            default = RnnForm(registration.default_form(network))
         forms_here = [f for f in rnn_forms or [default] if f in registration.rnn_forms]
         if not (precisions_here and forms_here):
             if formats is None:  # a default format that can write none of it is simply left out
                 continue
-            raise EdgeclfError(
+            raise OptionsError(
                 f"{artifact_format} cannot be written with precision {', '.join(precisions or [])} in form "
                 f"{', '.join(rnn_forms or [])}; it supports {', '.join(registration.precisions)} in "
                 f"{', '.join(registration.rnn_forms)}"
@@ -186,7 +256,7 @@ def plan_artifacts(
 
 
 def left_out_defaults(
-    formats: list[str] | None, precisions: list[str] | None, rnn_forms: list[str] | None
+    formats: Iterable[str] | None, precisions: Iterable[str] | None, rnn_forms: Iterable[str] | None
 ) -> list[dict[str, str]]:
     """The default formats ``plan_artifacts`` leaves out because they cannot be written as asked (``--rnn fused``:
     numpy has no fused form), as ``failed_artifacts`` entries: said in the manifest, not silently dropped."""

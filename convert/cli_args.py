@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgeclf.errors import EdgeclfError
+from edgeclf.convert.options import CALIBRATION_SAMPLES, ConvertOptions, Precision, RnnForm
+from edgeclf.errors import EdgeclfError, OptionsError
 from edgeclf.selection import describe_choice
 
 EXAMPLE = "example"
@@ -30,40 +31,34 @@ def _comma_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _convert(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
-    if args.unsafe:  # an explicit opt-in, said out loud before anything is loaded
-        print(
-            "edgeclf: warning: --unsafe turns Keras safe mode off: loading the model may run code stored in it "
-            "(Lambda layers, custom objects); use it only on files you trust",
-            file=sys.stderr,
-        )
-    try:
-        from edgeclf.convert import pipeline
-        from edgeclf.convert.texts import read_texts
-    except ImportError as e:
-        raise EdgeclfError(f"`edgeclf convert` needs the converter: pip install 'edgeclf[convert]' ({e})") from e
+def convert_options(args: argparse.Namespace) -> ConvertOptions:
+    """The ``ConvertOptions`` that ``edgeclf convert``'s arguments ask for (reads the label and text files)."""
+    from edgeclf.convert.options import TokenizerSource
+    from edgeclf.convert.texts import read_texts
+
+    labels = args.labels
     if args.labels_file is not None:
         from edgeclf.convert.vocab_files import read_labels_file
 
         if args.labels:
-            raise EdgeclfError("give --labels or --labels-file, not both")
-        args.labels = read_labels_file(args.labels_file, args.allow_pickle)
-    model, texts, source = args.model, None, None
-    if str(model) == EXAMPLE and not Path(model).exists():
-        model = pipeline.EXAMPLE_DIR / "model.keras"
+            raise OptionsError("give --labels or --labels-file, not both")
+        labels = read_labels_file(args.labels_file, args.allow_pickle)
+    texts, source = None, None
+    if _is_example(args.model):
+        from edgeclf.convert import pipeline
+
         texts, source = pipeline.parity_texts_for_example(), "the example's held-out IMDB reviews (heldout.csv)"
     columns = {"text_column": args.text_column, "label_column": args.label_column}
-    calibration = read_texts(args.calibration_texts, args.labels, **columns) if args.calibration_texts else None
+    calibration = read_texts(args.calibration_texts, labels, **columns) if args.calibration_texts else None
     if args.eval_texts:
-        texts, source = read_texts(args.eval_texts, args.labels, **columns), str(args.eval_texts)
+        texts, source = read_texts(args.eval_texts, labels, **columns), str(args.eval_texts)
     elif calibration is not None:  # one file for both, as before --eval-texts existed
         texts, source = calibration, str(args.calibration_texts)
     tokenizer_source = None
     if args.tokenizer and args.vocab_file:
-        raise EdgeclfError("give --tokenizer FILE or --vocab-file FILE, not both")
+        raise OptionsError("give --tokenizer FILE or --vocab-file FILE, not both")
     if args.tokenizer or args.vocab_file:
-        tokenizer_source = pipeline.TokenizerSource(
+        tokenizer_source = TokenizerSource(
             path=args.tokenizer or args.vocab_file,
             vocab_file=args.vocab_file is not None,
             standardize=args.standardize,
@@ -78,10 +73,8 @@ def _convert(args: argparse.Namespace) -> int:
             num_words=args.num_words,
             allow_pickle=args.allow_pickle,
         )
-    manifest = pipeline.convert(
-        Path(model),
-        args.output,
-        labels=args.labels,
+    return ConvertOptions(
+        labels=labels,
         calibration_texts=calibration,
         task=args.task,
         parity_texts=texts,
@@ -101,6 +94,27 @@ def _convert(args: argparse.Namespace) -> int:
         maxlen=None if tokenizer_source else args.maxlen,  # with --tokenizer it is part of the tokenizer's options
         custom_objects=args.custom_objects,
     )
+
+
+def _is_example(model: Path) -> bool:
+    return str(model) == EXAMPLE and not Path(model).exists()
+
+
+def _convert(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
+    if args.unsafe:  # an explicit opt-in, said out loud before anything is loaded
+        print(
+            "edgeclf: warning: --unsafe turns Keras safe mode off: loading the model may run code stored in it "
+            "(Lambda layers, custom objects); use it only on files you trust",
+            file=sys.stderr,
+        )
+    try:
+        from edgeclf.convert import pipeline
+    except ImportError as e:
+        raise EdgeclfError(f"`edgeclf convert` needs the converter: pip install 'edgeclf[convert]' ({e})") from e
+    options = convert_options(args)
+    model = pipeline.EXAMPLE_DIR / "model.keras" if _is_example(args.model) else Path(args.model)
+    manifest = pipeline.convert(model, args.output, options)
     if args.json:
         print(json.dumps(manifest, ensure_ascii=False))
     else:
@@ -173,7 +187,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument(
         "--calibration-samples",
         type=int,
-        default=200,
+        default=CALIBRATION_SAMPLES,
         metavar="N",
         help="how many calibration texts int8/int16x8 use, the first N in file order (default: 200)",
     )
@@ -182,13 +196,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--quantize",
         type=_comma_list,
         metavar="PRECISIONS",
-        help="precisions: fp32, dynamic, float16, int8, int16x8, int8-float-rnn (int8 with the fused recurrent "
+        help=f"precisions: {Precision.listed()} (int8 with the fused recurrent "
         "layers float; --rnn fused) (default: fp32,dynamic where the format has it)",
     )
     c.add_argument("--default-artifact", metavar="NAME|smallest",
                    help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip
     c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
-                   help="recurrent forms: loop, fused, unrolled (default: per format and model; TFLite: fused "
+                   help=f"recurrent forms: {RnnForm.listed()} (default: per format and model; TFLite: fused "
                         "for a static input length with an LSTM, else loop; ONNX: fused)")  # fmt: skip
     t = c.add_argument_group("models that take token ids (no TextVectorization layer)")
     t.add_argument(

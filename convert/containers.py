@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgeclf.errors import EdgeclfError, UnsupportedModelError
+from edgeclf.errors import EdgeclfError, OptionsError, UnsupportedModelError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -123,7 +123,7 @@ def read_custom_objects(path: Path, unsafe: bool) -> dict[str, Any]:
     Running the file is running the user's code: only with ``--unsafe``, said out loud."""
     path = Path(path)
     if not unsafe:
-        raise EdgeclfError(f"--custom-objects {path} runs that Python file; pass --unsafe too (trusted files only)")
+        raise OptionsError(f"--custom-objects {path} runs that Python file; pass --unsafe too (trusted files only)")
     if not path.is_file():
         raise EdgeclfError(f"--custom-objects {path}: no such file")
     import runpy

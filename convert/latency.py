@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
 from edgeclf.runtime import Classifier
 from edgeclf.selection import FASTEST_EXACT, PINNED, is_exact, machine_description, ranking
@@ -22,8 +23,9 @@ TIMED_TEXTS = 60  # enough for a stable median, a second or two per artifact
 ROUNDS = 3
 
 
-def time_artifacts(folder: Path, names: Sequence[str], texts: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Median end-to-end latency per artifact on its first installed backend; artifacts none can run are left out."""
+def time_artifacts(folder: Path | Bundle, names: Sequence[str], texts: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Median end-to-end latency per artifact on its first installed backend; artifacts none can run are left out.
+    ``folder``: a bundle folder, or the converter's staged bundle with its manifest in memory."""
     classifiers: dict[str, Classifier] = {}
     for name in names:
         try:

@@ -18,7 +18,6 @@ Quantization runs in the child process too: a crash there must not take the conv
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from collections import Counter
@@ -28,9 +27,16 @@ from typing import Any
 import numpy as np
 
 import edgeclf
-from edgeclf.bundle import MANIFEST, VOCABULARY
-from edgeclf.bundle.onnx_metadata import write_metadata
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
+from edgeclf.convert.artifacts import (
+    ArtifactJob,
+    ArtifactPlan,
+    BuildContext,
+    ConversionError,
+    builds,
+    child_main,
+    input_length,
+    run_job,
+)
 from edgeclf.convert.lowering.onnx import OPSET, RNN_FORMS, OnnxGraph, OnnxTensor
 from edgeclf.errors import UnsupportedModelError
 from edgeclf.network import INPUT, Network
@@ -91,12 +97,6 @@ def build_onnx_model(network: Network, rnn_form: str = "fused", metadata: dict[s
         helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model
-
-
-def bundle_metadata(staging: Path) -> dict[str, str]:
-    """What a lone .onnx needs to classify text, from the manifest and vocabulary staged before builders run."""
-    manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
-    return write_metadata(manifest, json.loads((staging / VOCABULARY).read_text(encoding="utf-8")))
 
 
 def onnx_op_census(path: Path) -> dict[str, int]:
@@ -208,11 +208,12 @@ def _quantize(float_path: Path, out: Path, network: Network, rnn_form: str, meta
     }
 
 
-def _convert_in_this_process(network_dir: Path, out: Path, precision: str, rnn_form: str, details: Path) -> None:
+def _convert_in_this_process(job: ArtifactJob) -> None:
     import onnx
 
-    network = Network.load(network_dir)
-    metadata = bundle_metadata(network_dir)
+    out, precision, rnn_form = Path(job.out), job.precision, job.rnn
+    network = Network.load(Path(job.network_dir))
+    metadata = job.metadata
     model = build_onnx_model(network, rnn_form, metadata)
     record: dict[str, Any] = {}
     if precision == "fp32":
@@ -222,7 +223,8 @@ def _convert_in_this_process(network_dir: Path, out: Path, precision: str, rnn_f
             float_path = Path(scratch) / "float.onnx"
             onnx.save(model, str(float_path))
             record["quantization"] = _quantize(float_path, out, network, rnn_form, metadata)
-    details.write_text(json.dumps(record))
+    if job.details_file is not None:
+        Path(job.details_file).write_text(json.dumps(record))
 
 
 @builds("onnx", precisions=PRECISIONS, rnn_forms=RNN_FORMS)
@@ -230,7 +232,7 @@ def build_onnx(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
     out = staging / plan.file
     with tempfile.TemporaryDirectory(prefix="edgeclf-onnx-details-") as scratch:
         details = Path(scratch) / "details.json"
-        convert_to_onnx(staging, out, plan.precision, plan.rnn, details)
+        convert_to_onnx(staging, out, plan.precision, plan.rnn, details, context=plan.context)
         record = json.loads(details.read_text())
     return {
         "input_shape": [-1, input_length(network, plan.rnn) or -1],
@@ -243,25 +245,23 @@ def build_onnx(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
 
 
 def convert_to_onnx(
-    network_dir: Path, out: Path, precision: str, rnn_form: str, details: Path, timeout: float = 1800
+    network_dir: Path,
+    out: Path,
+    precision: str,
+    rnn_form: str,
+    details: Path,
+    timeout: float = 1800,
+    context: BuildContext | None = None,
 ) -> None:
-    """Run the lowering in a child Python; raise ConversionError with the child's last words if it fails."""
-    args = [str(network_dir), str(out), "--precision", precision, "--rnn", rnn_form, "--details", str(details)]
-    run_in_child("edgeclf.convert.onnx", args, f"ONNX lowering ({rnn_form}, {precision})", out, timeout)
+    """Run the lowering in a child Python (``context.onnx_metadata`` becomes the file's ``metadata_props``);
+    raise ConversionError with the child's last words if it fails."""
+    job = ArtifactJob.for_artifact(
+        network_dir, out, precision, rnn_form, context or BuildContext(), details_file=str(details)
+    )
+    run_job("edgeclf.convert.onnx", job, f"ONNX lowering ({rnn_form}, {precision})", timeout)
     if not details.is_file():
         raise ConversionError(f"ONNX lowering ({rnn_form}, {precision}) wrote no details")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Lower a network description to ONNX (child process).")
-    parser.add_argument("network_dir", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
-    parser.add_argument("--rnn", default=RNN_FORMS[0], choices=RNN_FORMS)
-    parser.add_argument("--details", type=Path, required=True)
-    args = parser.parse_args()
-    _convert_in_this_process(args.network_dir, args.out, args.precision, args.rnn, args.details)
-
-
 if __name__ == "__main__":
-    main()
+    child_main("Lower a network description to ONNX (child process).", _convert_in_this_process)

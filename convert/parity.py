@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgeclf.convert.datasets import LabelledTexts
-from edgeclf.errors import EdgeclfError
+from edgeclf.errors import UnsupportedModelError
 from edgeclf.runtime import Classifier
 from edgeclf.scoring import accuracy, agreement, predicted, probabilities
 from edgeclf.tokenizer import Tokenizer
@@ -100,7 +100,7 @@ def keras_reference(
                 try:
                     out = model.predict_on_batch(np.asarray([texts[i] for i in chunk], dtype=object))
                 except Exception as e:  # e.g. a valid-padded Conv1D window longer than the text: TF refuses
-                    raise EdgeclfError(
+                    raise UnsupportedModelError(
                         f"Keras cannot run a text of {count} token(s) on its own through this model "
                         f"({str(e).strip().splitlines()[0][:200]}); a model of any length must accept every "
                         "length: give it a fixed length (TextVectorization output_sequence_length) or pad its "
@@ -130,13 +130,14 @@ def check_parity(
 ) -> ParityReport:
     """Compare one artifact with Keras. ``exact`` artifacts (float32) must stay within ``tolerance`` on every
     score and every raw output (see ``tolerance_raw``); quantized ones are judged on what users see: label
-    agreement and accuracy."""
+    agreement and accuracy. Labels are predicted as the runtime predicts them: with the bundle's multilabel
+    threshold (``classifier.threshold``, from the manifest)."""
     texts = reference.texts
-    logits = classifier.outputs_logits
+    logits, threshold = classifier.outputs_logits, classifier.threshold
     ours_raw = classifier.raw_outputs(texts).astype(np.float64)
     keras_p = probabilities(reference.raw, task, logits)
     ours_p = probabilities(ours_raw, task, logits)
-    keras_labels, our_labels = predicted(keras_p, task), predicted(ours_p, task)
+    keras_labels, our_labels = predicted(keras_p, task, threshold), predicted(ours_p, task, threshold)
     agreed = agreement(our_labels, keras_labels)
 
     keras_acc = ours_acc = delta = None

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeclf.bundle import Bundle
 from edgeclf.convert.artifacts import ConversionError, run_in_child
 from edgeclf.network import Network
 
@@ -197,14 +198,15 @@ def summary(ranked: list[dict[str, Any]]) -> str:
     return "worst ranges: " + (", ".join(shown) if shown else "none measured (no quantized activation matched)")
 
 
-def worst_ranges(staging: Path, artifact: dict[str, Any], float_file: str | None, texts: list[str]) -> list:
+def worst_ranges(staged: Bundle, artifact: dict[str, Any], float_file: str | None, texts: list[str]) -> list:
     """Diagnose a full-integer ``artifact`` of the staged bundle against the float model of its form: the bundle's
     own ``float_file`` when it has one, else a float conversion made here (a child process, as every conversion); the
-    child reads the network description in ``staging`` to name the recurrent layers."""
+    child reads the network description in the staging folder to name the recurrent layers."""
     from edgeclf.convert.tflite import convert_to_tflite
     from edgeclf.runtime import Classifier
 
-    classifier = Classifier.load(staging, artifact=artifact["name"])
+    staging = staged.root
+    classifier = Classifier.load(staged, artifact=artifact["name"])
     inputs = {str(i): classifier.model_input(t) for i, t in enumerate(texts[:DIAGNOSIS_TEXTS])}
     with tempfile.TemporaryDirectory(prefix="edgeclf-diagnosis-") as scratch:
         float_path = staging / float_file if float_file else Path(scratch) / "float.tflite"
@@ -217,16 +219,17 @@ def worst_ranges(staging: Path, artifact: dict[str, Any], float_file: str | None
         return json.loads(out.read_text())
 
 
-def diagnosis_record(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], texts: list[str]) -> dict:
+def diagnosis_record(staged: Bundle, artifact: dict[str, Any], texts: list[str]) -> dict:
     """What the manifest records about a full-integer artifact outside the target: the worst tensors and a summary
-    line; a diagnosis that fails is said in the summary, never a reason to fail the conversion."""
+    line; a diagnosis that fails is said in the summary, never a reason to fail the conversion. ``staged``: the
+    converter's staged bundle, its manifest in memory."""
     float_file = next(
-        (a["file"] for a in manifest["artifacts"]
+        (a["file"] for a in staged.manifest["artifacts"]
          if a["precision"] == "fp32" and a["format"] == artifact["format"] and a["rnn"] == artifact["rnn"]),
         None,
     )  # fmt: skip
     try:
-        ranked = worst_ranges(staging, artifact, float_file, texts)
+        ranked = worst_ranges(staged, artifact, float_file, texts)
     except ConversionError as e:
         return {"summary": f"worst ranges: not measured ({e})"}
     return {"worst_ranges": ranked[:SHOWN], "texts": min(len(texts), DIAGNOSIS_TEXTS), "summary": summary(ranked)}

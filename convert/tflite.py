@@ -10,10 +10,8 @@ its true length; a model with a fixed length and no mask takes ``[1, L]``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
-import json
 import struct
 import tempfile
 from pathlib import Path
@@ -21,8 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from edgeclf.bundle import MANIFEST
-from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
+from edgeclf.convert.artifacts import (
+    ArtifactJob,
+    ArtifactPlan,
+    BuildContext,
+    ConversionError,
+    builds,
+    child_main,
+    input_length,
+    run_job,
+)
 from edgeclf.convert.quant_diagnosis import FULL_INTEGER, quantize_keeping_recurrent_float
 from edgeclf.network import INPUT, RECURRENT_KINDS, Network
 from edgeclf.opcensus import tflite_op_census, tflite_op_names, tflite_weight_bytes
@@ -105,16 +111,16 @@ def _quantize(
             converter._experimental_calibrate_only = True
 
 
-def _convert_in_this_process(network_dir: Path, out: Path, precision: str, form: str) -> None:
+def _convert_in_this_process(job: ArtifactJob) -> None:
     import tensorflow as tf
 
-    network = Network.load(network_dir)
+    out, precision, form = Path(job.out), job.precision, job.rnn
+    network = Network.load(Path(job.network_dir))
     model = build_keras_graph(network, form)
     spec = [tf.TensorSpec(model.inputs[0].shape, tf.int32, name=INPUT)]
-    calibration_file = network_dir / CALIBRATION_FILE
     calibration = []
-    if calibration_file.is_file():
-        with np.load(calibration_file, allow_pickle=False) as saved:
+    if job.calibration_file is not None:
+        with np.load(job.calibration_file, allow_pickle=False) as saved:
             calibration = [saved[key] for key in sorted(saved.files, key=int)]
     with tempfile.TemporaryDirectory(prefix="edgeclf-savedmodel-") as saved_model:
         if form == "fused":  # tf-keras models convert directly; that path is what fuses the LSTM
@@ -123,13 +129,10 @@ def _convert_in_this_process(network_dir: Path, out: Path, precision: str, form:
             model.export(saved_model, format="tf_saved_model", input_signature=spec, verbose=False)
             converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # never Flex: no pip runtime has it
-        staged = network_dir / MANIFEST  # absent when a network description is converted on its own
-        options = json.loads(staged.read_text()).get("conversion", {}) if staged.is_file() else {}
-        per_channel_dense = not options.get("tflite_runtime_compatible", False)
-        _quantize(converter, precision, calibration, input_length(network, form), per_channel_dense)
+        _quantize(converter, precision, calibration, input_length(network, form), job.per_channel_dense)
         flatbuffer = converter.convert()
         if precision == "int8-float-rnn":
-            flatbuffer = quantize_keeping_recurrent_float(flatbuffer, per_channel_dense)
+            flatbuffer = quantize_keeping_recurrent_float(flatbuffer, job.per_channel_dense)
         out.write_bytes(without_cell_clip(flatbuffer) if form == "fused" else flatbuffer)
 
 
@@ -217,7 +220,7 @@ def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
     if plan.precision == "int8-float-rnn" and plan.rnn != "fused":
         raise ConversionError("int8-float-rnn keeps the fused recurrent ops float: only --rnn fused has them")
     length = input_length(network, plan.rnn)
-    convert_to_tflite(staging, out, plan.precision, plan.rnn)
+    convert_to_tflite(staging, out, plan.precision, plan.rnn, context=plan.context)
     ops = tflite_op_census(out)
     weights = tflite_weight_bytes(out)
     details: dict[str, Any] = {
@@ -236,25 +239,23 @@ def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
 
 
 def convert_to_tflite(
-    network_dir: Path, out: Path, precision: str = "fp32", form: str = "loop", timeout: float = 1800
+    network_dir: Path,
+    out: Path,
+    precision: str = "fp32",
+    form: str = "loop",
+    timeout: float = 1800,
+    context: BuildContext | None = None,
 ) -> None:
     """Run the conversion in a child Python; raise ConversionError with the child's last words if it fails."""
     hint = ""
     if precision in FULL_INTEGER and form == "loop":
         hint = "; calibrating WHILE loops crashes TF 2.21 (tensorflow#75140): use --rnn fused or unrolled"
-    args = [str(network_dir), str(out), "--precision", precision, "--rnn", form]
-    run_in_child("edgeclf.convert.tflite", args, f"TFLite conversion ({form}, {precision})", out, timeout, hint)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Convert a network description to TFLite (child process).")
-    parser.add_argument("network_dir", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
-    parser.add_argument("--rnn", default="loop", choices=RNN_FORMS)
-    args = parser.parse_args()
-    _convert_in_this_process(args.network_dir, args.out, args.precision, args.rnn)
+    if context is None:  # a description converted on its own: calibration ids staged beside it, if any
+        staged = Path(network_dir) / CALIBRATION_FILE
+        context = BuildContext(calibration_file=staged if staged.is_file() else None)
+    job = ArtifactJob.for_artifact(network_dir, out, precision, form, context)
+    run_job("edgeclf.convert.tflite", job, f"TFLite conversion ({form}, {precision})", timeout, hint)
 
 
 if __name__ == "__main__":
-    main()
+    child_main("Convert a network description to TFLite (child process).", _convert_in_this_process)

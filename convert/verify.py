@@ -15,7 +15,7 @@ import numpy as np
 from edgeclf.backends import BACKENDS
 from edgeclf.childproc import python_code
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT
-from edgeclf.scoring import agreement, predicted, probabilities
+from edgeclf.scoring import agreement, manifest_threshold, predicted, probabilities
 
 # backend → its interpreter's distribution, from the backend registry; sent to the other Python in the job, so an
 # edgeclf installed there reads the same map
@@ -62,16 +62,17 @@ def verify_in_python(
     artifacts: list[dict[str, Any]],
     texts: list[str],
     here: dict[str, np.ndarray],
-    task: str,
-    logits: bool,
+    manifest: dict[str, Any],
     tolerance: float,
 ) -> dict[str, dict[str, Any]]:
     """Run ``artifacts`` of the (staged) bundle in ``python``; per artifact: the runtime it used and whether its
     scores match ``here`` (this process's raw outputs), or why it failed; formats it cannot run are left out.
 
     Same file, another build of the interpreter: float kernels agree to rounding (``tolerance`` on scores), while
-    quantized kernels differ between versions, so those are judged like quantization itself, on labels.
+    quantized kernels differ between versions, so those are judged like quantization itself, on labels (predicted
+    with the manifest's task, output rule and multilabel threshold, as the runtime predicts them).
     """
+    task, logits, threshold = manifest["task"], manifest["output"]["logits"], manifest_threshold(manifest)
     job = {
         "bundle": str(bundle),
         "texts": texts,
@@ -103,7 +104,7 @@ def verify_in_python(
         diff = float(np.max(np.abs(there_p - here_p)))
         raw_diff = float(np.max(np.abs(there_raw - here_raw)))
         raw_tolerance = tolerance * max(1.0, float(np.max(np.abs(here_raw)))) if logits else tolerance  # as parity
-        agreed = agreement(predicted(there_p, task), predicted(here_p, task))
+        agreed = agreement(predicted(there_p, task, threshold), predicted(here_p, task, threshold))
         verdicts[a["name"]] = {
             "python": str(python),
             "runtime": result["runtime"],

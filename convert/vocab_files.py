@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgeclf.convert.safe_pickle import PickledLabelEncoder, load_pickle
-from edgeclf.errors import EdgeclfError
+from edgeclf.errors import EdgeclfError, OptionsError
 from edgeclf.tokenizer import KerasTokenizer, TextVectorizer
 
 PAD, UNK = "", "[UNK]"
@@ -77,7 +77,7 @@ def vectorizer_from_tokens(
         )
     if max_tokens is not None:
         if max_tokens < 2:
-            raise EdgeclfError("--max-tokens counts '' and '[UNK]': it must be at least 2")
+            raise OptionsError("--max-tokens counts '' and '[UNK]': it must be at least 2")
         vocabulary = vocabulary[:max_tokens]
     try:
         return TextVectorizer(
@@ -106,9 +106,9 @@ def char_map_tokenizer(
     own; a character outside the map becomes the padding id (it stays in place: ``.get(c, 0)``) or the OOV
     token's id. ``--standardize lower`` is Python's ``str.lower()``, as in the author's loop."""
     if split != "character":
-        raise EdgeclfError("--unknown describes a hand-written character map: pass --split character too")
+        raise OptionsError("--unknown describes a hand-written character map: pass --split character too")
     if standardize not in (None, "lower"):
-        raise EdgeclfError(f"a character map supports --standardize lower or none, not {standardize}")
+        raise OptionsError(f"a character map supports --standardize lower or none, not {standardize}")
     if not tokens or tokens[0] != "":
         raise EdgeclfError(f"{where}: line 0 of a character map must be empty (id 0 is the padding)")
     oov_name = (oov_token if oov_token is not None else UNK) if unknown == "oov" else None
@@ -155,7 +155,7 @@ def vectorizer_from_pickle(loaded: Any, where: str, output_sequence_length: int 
     tokens = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in np.asarray(vocabulary).tolist()]
     length = config.get("output_sequence_length")
     if output_sequence_length is not None and length not in (None, output_sequence_length):
-        raise EdgeclfError(f"--output-sequence-length {output_sequence_length} contradicts the pickle's {length}")
+        raise OptionsError(f"--output-sequence-length {output_sequence_length} contradicts the pickle's {length}")
     vectorizer = vectorizer_from_tokens(
         tokens,
         where,
@@ -200,11 +200,11 @@ def read_labels_file(path: Path, allow_pickle: bool) -> list[str]:
 
 def load_vocabulary_tokenizer(source: Any, fixed_length: int | None) -> TextVectorizer | KerasTokenizer | None:
     """The tokenizer a ``--vocab-file`` or a pickled TextVectorization describes (None: another kind of tokenizer
-    file, for tokenizer_files). ``source`` is pipeline.TokenizerSource; ``fixed_length`` the model's input length."""
+    file, for tokenizer_files). ``source`` is options.TokenizerSource; ``fixed_length`` the model's input length."""
     path = Path(source.path)
     length = source.output_sequence_length or source.maxlen or fixed_length
     if fixed_length is not None and length != fixed_length:
-        raise EdgeclfError(f"sequence length {length} contradicts the model's fixed input length {fixed_length}")
+        raise OptionsError(f"sequence length {length} contradicts the model's fixed input length {fixed_length}")
     if source.vocab_file:
         tokens = read_token_list(path)
         if not tokens:
@@ -212,7 +212,7 @@ def load_vocabulary_tokenizer(source: Any, fixed_length: int | None) -> TextVect
         standardize = _standardize(source.standardize)
         if source.unknown is not None:
             if length is None:
-                raise EdgeclfError("the model accepts any length: give the length its texts were cut to, --maxlen N")
+                raise OptionsError("the model accepts any length: give the length its texts were cut to, --maxlen N")
             return char_map_tokenizer(tokens, str(path), unknown=source.unknown, oov_token=source.oov_token,
                                       standardize=standardize, split=source.split, maxlen=length,
                                       padding=source.padding, truncating=source.truncating)  # fmt: skip
@@ -227,5 +227,5 @@ def load_vocabulary_tokenizer(source: Any, fixed_length: int | None) -> TextVect
     for flag, value in (("--standardize", source.standardize), ("--split", source.split),
                         ("--max-tokens", source.max_tokens), ("--unknown", source.unknown)):  # fmt: skip
         if value is not None:
-            raise EdgeclfError(f"{flag} does not apply to a pickled TextVectorization: its config says how it works")
+            raise OptionsError(f"{flag} does not apply to a pickled TextVectorization: its config says how it works")
     return vectorizer_from_pickle(loaded, str(path), length)

@@ -13,5 +13,13 @@ class UnsupportedModelError(EdgeclfError):
     """A Keras model edgeclf cannot convert (no text input, a layer it cannot lower, ...)."""
 
 
-class ParityError(EdgeclfError):
+class OptionsError(EdgeclfError):
+    """Conversion options that contradict each other or the model (``--tokenizer`` and ``--vocab-file``, ...)."""
+
+
+class ConversionError(EdgeclfError):
+    """A toolchain (TFLite converter, ONNX export) failed or crashed on one artifact, or no artifact was left."""
+
+
+class ParityError(ConversionError):
     """A converted float32 artifact that disagrees with Keras beyond the tolerance: no bundle is written."""

@@ -109,7 +109,7 @@ class Classifier:
     @classmethod
     def load(
         cls,
-        bundle: str | Path,
+        bundle: str | Path | Bundle,
         artifact: str | None = None,
         backend: str | None = None,
         num_threads: int = 1,
@@ -124,10 +124,11 @@ class Classifier:
         """
         if workers < 1 or num_threads < 1:
             raise EdgeclfError(f"workers and num_threads must be at least 1 (got {workers} and {num_threads})")
-        opened = Bundle.open(bundle)
+        # a Bundle in memory: the converter's staged bundle, whose manifest is written once, at the end
+        opened = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
         choice = None
         if artifact is None:
-            record = read_device_record(bundle, opened.manifest)
+            record = read_device_record(opened.root if isinstance(bundle, Bundle) else bundle, opened.manifest)
             choice = choose(opened.manifest, installed_backends(), backend, record)
             artifact, backend = choice.artifact, backend or choice.backend
         chosen = opened.artifact(artifact)

@@ -41,12 +41,13 @@ def single_file_name(artifact_file: str) -> str:
     return Path(artifact_file).stem + SUFFIX
 
 
-def write_single_file(bundle_dir: str | Path, artifact_name: str | None = None) -> Path:
+def write_single_file(bundle_dir: str | Path | Bundle, artifact_name: str | None = None) -> Path:
     """Write ``<bundle>/<stem>.edgeclf.tflite`` for a TFLite artifact of the bundle; returns its path.
 
-    The bundle's manifest is not changed here: the caller lists the new file (the converter does).
+    The bundle's manifest is not changed here: the caller lists the new file (the converter does, passing its
+    staged bundle with the manifest in memory).
     """
-    bundle = Bundle.open(bundle_dir)
+    bundle = bundle_dir if isinstance(bundle_dir, Bundle) else Bundle.open(bundle_dir)
     artifact = bundle.artifact(artifact_name)
     if artifact["format"] != "tflite":
         raise BundleError(f"{artifact['name']}: single-file deploys are .tflite only (it is {artifact['format']})")
