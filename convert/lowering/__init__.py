@@ -28,6 +28,14 @@ def lowers(target: str, *kinds: str) -> Callable[[Lowering], Lowering]:
     return register
 
 
+def inherit(target: str, base: str) -> None:
+    """Register ``base``'s lowerings under ``target`` for every layer kind ``target`` does not lower itself."""
+    importlib.import_module(f"{__name__}.{base}")
+    for (registered_target, kind), fn in list(_LOWERINGS.items()):
+        if registered_target == base:
+            _LOWERINGS.setdefault((target, kind), fn)
+
+
 def lowering(target: str, kind: str) -> Lowering:
     importlib.import_module(f"{__name__}.{target}")  # registers the target's lowerings (once)
     try:
