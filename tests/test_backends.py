@@ -60,12 +60,15 @@ MODULES = {
 PAIRS = [
     ("litert", "tflite-fp32"),
     ("litert", "tflite-dynamic"),
+    ("litert", "tflite-scan-fp32"),
+    ("litert", "tflite-scan-dynamic"),
     ("tflite-runtime", "tflite-fp32"),
+    ("tflite-runtime", "tflite-scan-fp32"),
     ("onnxruntime", "onnx-fused-fp32"),
     ("onnxruntime", "onnx-fused-dynamic"),
     ("numpy", "numpy-fp32"),
 ]
-REFUSED = {("tflite-runtime", "tflite-dynamic")}  # TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+REFUSED = {("tflite-runtime", "tflite-dynamic"), ("tflite-runtime", "tflite-scan-dynamic")}  # TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
 
 
 def _prebuilt_is_tflite_runtime_compatible() -> bool:
