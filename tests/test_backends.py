@@ -68,7 +68,8 @@ PAIRS = [
     ("onnxruntime", "onnx-fused-dynamic"),
     ("numpy", "numpy-fp32"),
 ]
-REFUSED = {("tflite-runtime", "tflite-dynamic"), ("tflite-runtime", "tflite-scan-dynamic")}  # TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+# TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+REFUSED = {("tflite-runtime", "tflite-dynamic"), ("tflite-runtime", "tflite-scan-dynamic")}
 
 
 def _prebuilt_is_tflite_runtime_compatible() -> bool:

@@ -3,9 +3,7 @@
 Per layer, before the loop: ``P = X·W + b`` for every step and every direction in one matmul (the directions'
 kernels side by side), the reversed directions' rows of ``P`` flipped in time. In the loop body, per step: read
 ``P[t]``, one matmul of the state with the recurrent kernel (a BATCH_MATMUL over the stacked ``[2, 1, H]`` state
-of a Bidirectional's two halves), the gate activations, the cell update. The LSTM's gate columns are permuted at
-conversion from Keras's i, f, c, o to i, f, o, c, so one op applies the recurrent activation to three gates and
-one the activation to the candidate.
+of a Bidirectional's two halves, a FULLY_CONNECTED for one direction), the gate activations, the cell update.
 
 No per-step mask: the scan form is only built for texts fed at their true length, where the mask is all true
 except for the empty text (one padding token), whose Keras result (the all-masked layer returns zeros) comes from
@@ -45,7 +43,7 @@ class Cell:
 
 @dataclass
 class Direction:
-    """One direction's weights, prepared for the loop (gate columns in the loop's order, biases folded)."""
+    """One direction's weights, prepared for the loop (Keras's gate order, biases folded)."""
 
     reversed_input: bool  # processes the text from its end (go_backwards)
     kernel: np.ndarray  # [D, G]
@@ -80,12 +78,7 @@ def _direction(cell: Cell, config: dict, weights: dict[str, np.ndarray], prefix:
     bias = weights.get(prefix + "bias")
     input_bias = np.zeros(gates, np.float32)  # adding 0.0 changes no float: the same graph with or without bias
     candidate_bias = np.zeros(h, np.float32)
-    if cell.kind == "lstm":  # Keras i, f, c, o → i, f, o, c: the recurrent activation over one slice of 3H
-        order = np.r_[0 : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]
-        kernel, recurrent = kernel[:, order], recurrent[:, order]
-        if bias is not None:
-            input_bias = bias[order]
-    elif cell.kind == "gru" and cell.reset_after and bias is not None:
+    if cell.kind == "gru" and cell.reset_after and bias is not None:
         # z and r add both biases before the activation: fold the recurrent ones into the projection; h's
         # recurrent bias is multiplied by r, so it stays in the loop
         input_bias = bias[0] + np.r_[bias[1][: 2 * h], np.zeros(h, np.float32)]
@@ -127,23 +120,27 @@ def _scan(tf: Any, keras: Any, cell: Cell, directions: list[Direction], x: Any, 
     activation = keras.activations.get(cell.activation)
     recurrent_activation = keras.activations.get(cell.recurrent_activation or "linear")
 
+    # Every op in the body is one XNNPACK takes (SPLIT into equal parts, never SPLIT_V), so the body after the
+    # GATHER of P[t] is a single delegate partition: an LSTM applies each activation to all four gates and keeps
+    # the slices it needs, which costs 3H extra activations and saves a partition boundary per step.
     def lstm(x_t: Any, states: tuple) -> tuple:
         h_prev, c_prev = states
         z = x_t + tf.matmul(h_prev, tf.constant(recurrent))
-        ifo, candidate = tf.split(z, [3 * h, h], axis=-1)
-        i, f, o = tf.split(recurrent_activation(ifo), 3, axis=-1)
-        c = f * c_prev + i * activation(candidate)
+        i, f, _, o = tf.split(recurrent_activation(z), 4, axis=-1)  # Keras's gate order: i, f, c, o
+        candidate = tf.split(activation(z), 4, axis=-1)[2]
+        c = f * c_prev + i * candidate
         return o * activation(c), c
 
     def gru(x_t: Any, states: tuple) -> tuple:
         (h_prev,) = states
-        x_zr, x_h = tf.split(x_t, [2 * h, h], axis=-1)
+        x_z, x_r, x_h = tf.split(x_t, 3, axis=-1)
         if cell.reset_after:
-            inner_zr, inner_h = tf.split(tf.matmul(h_prev, tf.constant(recurrent)), [2 * h, h], axis=-1)
-            z, r = tf.split(recurrent_activation(x_zr + inner_zr), 2, axis=-1)
+            inner_z, inner_r, inner_h = tf.split(tf.matmul(h_prev, tf.constant(recurrent)), 3, axis=-1)
+            z, r = recurrent_activation(x_z + inner_z), recurrent_activation(x_r + inner_r)
             candidate = activation(x_h + r * (inner_h + tf.constant(candidate_bias)))
         else:
-            z, r = tf.split(recurrent_activation(x_zr + tf.matmul(h_prev, tf.constant(recurrent[..., : 2 * h]))), 2, -1)
+            inner_z, inner_r = tf.split(tf.matmul(h_prev, tf.constant(recurrent[..., : 2 * h])), 2, axis=-1)
+            z, r = recurrent_activation(x_z + inner_z), recurrent_activation(x_r + inner_r)
             candidate = activation(x_h + tf.matmul(r * h_prev, tf.constant(recurrent[..., 2 * h :])))
         return (z * h_prev + (1 - z) * candidate,)
 
