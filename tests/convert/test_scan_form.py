@@ -86,10 +86,12 @@ def example_scan(tmp_path_factory, example_model_path):
 def test_example_bilstm_scan_is_one_stacked_loop_and_exact(example_scan):
     bundle, manifest = example_scan
     scan = _assert_exact_scan(manifest, bundle)
-    (body,) = _loop_bodies(bundle / scan["file"])
-    # both directions in one loop: one recurrent BATCH_MATMUL, one LOGISTIC (i, f, o), no input projection inside
-    assert body.count("BATCH_MATMUL") == 1 and body.count("LOGISTIC") == 1
-    assert "FULLY_CONNECTED" not in body and len(body) <= 16
+    paired, odd = _loop_bodies(bundle / scan["file"])  # two steps per iteration, then the odd step
+    # both directions in one loop: per step one recurrent BATCH_MATMUL and one LOGISTIC (all four gates), no input
+    # projection inside, 14 ops
+    assert odd.count("BATCH_MATMUL") == 1 and odd.count("LOGISTIC") == 1 and len(odd) <= 14
+    assert paired.count("BATCH_MATMUL") == 2 and paired.count("LOGISTIC") == 2 and len(paired) <= 28
+    assert "FULLY_CONNECTED" not in paired + odd and "SPLIT_V" not in paired + odd  # SPLIT_V: no XNNPACK
     assert scan["input_shape"] == [1, -1]
 
 
