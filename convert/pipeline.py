@@ -293,7 +293,11 @@ def convert(
             }
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
             if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not keep_inaccurate:
-                _refuse(staging, manifest, artifact, parity.to_dict())
+                _refuse(staging, manifest, artifact, _agreement_refusal(parity.to_dict()))
+                continue
+            if plan.exact and not parity.ok and plan.rnn == "scan":  # planned beside the model's own form: dropped
+                _refuse(staging, manifest, artifact, f"refused: max |Δ| score {parity.max_abs_diff:.3g} against Keras, "
+                        f"raw {parity.max_abs_diff_raw:.3g}, beyond the float32 tolerance")  # fmt: skip
                 continue
             if plan.exact and not parity.ok:
                 raise ParityError(
@@ -348,19 +352,22 @@ def convert(
 REFUSE_BELOW_AGREEMENT = 0.9
 
 
-def _refuse(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], parity: dict[str, Any]) -> None:
-    """Take a far-too-inaccurate quantized artifact out of the bundle and list it, with its figure, as failed."""
+def _agreement_refusal(parity: dict[str, Any]) -> str:
+    return (
+        f"refused: label agreement with Keras {parity['label_agreement']:.4f} on {parity['texts']} texts, far below "
+        f"the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate writes it "
+        "anyway)"
+    )
+
+
+def _refuse(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], reason: str) -> None:
+    """Take a too-inaccurate artifact out of the bundle and list it, with the reason, as failed."""
     manifest["artifacts"].remove(artifact)
     manifest["files"].pop(artifact["file"], None)
     (staging / artifact["file"]).unlink(missing_ok=True)
     if manifest["default_artifact"] == artifact["name"]:
         manifest["default_artifact"] = manifest["artifacts"][0]["name"] if manifest["artifacts"] else None
-    manifest["failed_artifacts"].append({
-        "name": artifact["name"],
-        "error": f"refused: label agreement with Keras {parity['label_agreement']:.4f} on {parity['texts']} texts, "
-        f"far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate "
-        "writes it anyway)",
-    })  # fmt: skip
+    manifest["failed_artifacts"].append({"name": artifact["name"], "error": reason})
     _write_manifest(staging, manifest)
 
 

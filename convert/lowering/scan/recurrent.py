@@ -1,5 +1,4 @@
-"""LSTM / GRU / SimpleRNN and Bidirectional as a ``tf.while_loop`` of two steps per iteration (and a second loop for
-the odd step), with the input projection hoisted out.
+"""LSTM / GRU / SimpleRNN and Bidirectional as one ``tf.while_loop`` each, with the input projection hoisted out.
 
 Per layer, before the loop: ``P = X·W + b`` for every step and every direction in one matmul (the directions'
 kernels side by side), the reversed directions' rows of ``P`` flipped in time. In the loop body, per step: read
@@ -25,13 +24,10 @@ from edgeclf.network import Layer
 from .. import lowers
 
 _GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
-# activations computed by Keras's own function, which the TFLite converter lowers to builtin ops as it does in
-# Keras's loop; the others are refused rather than left to chance
-ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "softsign", "softplus", "elu", "selu"})
+# Activations computed by Keras's own function (lowered to builtin ops as in Keras's loop), each checked exact in
+# tests/convert/test_scan_form.py; the others are refused rather than left to chance
+ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "linear", "hard_sigmoid", "softsign", "elu"})
 MERGE_MODES = ("concat", "sum", "ave", "mul")
-# Steps per WHILE iteration: 2 halves the loop's own costs per step (condition subgraph, loop-variable copies, the
-# counter, XNNPACK's per-invoke set-up); measured 6-7 % faster than 1 on the example BiLSTM, 4 no faster than 2.
-STEPS_PER_ITERATION = 2
 
 
 @dataclass(frozen=True)
@@ -99,9 +95,8 @@ def _direction(cell: Cell, config: dict, weights: dict[str, np.ndarray], prefix:
 
 
 def _scan(tf: Any, keras: Any, cell: Cell, directions: list[Direction], x: Any, sequences: bool) -> list[Any]:
-    """Run ``directions`` (sharing ``cell``) over ``x`` [T, D] in one loop (``STEPS_PER_ITERATION`` steps per
-    iteration, then the odd one): per direction, the states [T, H] in processing order when ``sequences``, else the last
-    state [1, H]."""
+    """Run ``directions`` (sharing ``cell``) over ``x`` [T, D] in one loop: per direction, the states [T, H] in
+    processing order when ``sequences``, else the last state [1, H]."""
     count, h = len(directions), cell.units
     gates = _GATES[cell.kind] * h
     steps = tf.shape(x)[0]
@@ -156,19 +151,16 @@ def _scan(tf: Any, keras: Any, cell: Cell, directions: list[Direction], x: Any, 
     initial = tuple(tf.zeros(state_shape) for _ in range(2 if cell.kind == "lstm" else 1))
     outputs = tf.TensorArray(tf.float32, size=steps, element_shape=state_shape) if sequences else None
 
-    def steps_from(t: Any, states: tuple, written: Any, count: int) -> tuple:
-        """``count`` steps from step ``t`` (one loop iteration)."""
-        for k in range(count):
-            states = step(tf.gather(projected, t + k if k else t), states)
-            if sequences:
-                written = written.write(t + k if k else t, states[0])
-        return t + count, states, written
+    def body(t: Any, states: tuple, written: Any) -> tuple:
+        states = step(tf.gather(projected, t), states)
+        if sequences:
+            written = written.write(t, states[0])
+        return t + 1, states, written
 
+    # One step per iteration: two (with a second loop for an odd last step) ran 6-7 % faster in LiteRT but crashed
+    # tflite-runtime 2.14 (SIGSEGV after resizing the input between invokes), the armv7 interpreter
     loop_vars = (tf.constant(0), initial, outputs if sequences else tf.zeros([]))
-    whole = steps // STEPS_PER_ITERATION * STEPS_PER_ITERATION
-    loop_vars = tf.while_loop(lambda t, *_: t < whole, lambda *v: steps_from(*v, STEPS_PER_ITERATION), loop_vars)
-    # the remaining step of an odd length: a second loop of at most one iteration
-    _, states, written = tf.while_loop(lambda t, *_: t < steps, lambda *v: steps_from(*v, 1), loop_vars)
+    _, states, written = tf.while_loop(lambda t, *_: t < steps, body, loop_vars)
     if sequences:
         stacked = tf.reshape(written.stack(), [-1, count, h])
         return [stacked[:, d] for d in range(count)]
