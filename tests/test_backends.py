@@ -370,9 +370,11 @@ def test_tflite_runtime_venv_runs_this_suite(bundle, reference_file, tmp_path):
     suite = ET.parse(report).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    # the seven per-case tests (the backend's own answer for a padding-only row included), one single file, one
-    # refused artifact, the coverage check
-    expected = 7 + 1 + 1 + 1
+    # the seven per-case tests per artifact (the backend's own answer for a padding-only row included), the single
+    # files, the refused artifacts, the coverage check
+    cases = [pair for pair in PAIRS if pair[0] == "tflite-runtime"]
+    single_files = [entry for entry in SINGLE_FILES if entry[0] == "tflite-runtime"]
+    expected = 7 * len(cases) + len(single_files) + len(REFUSED) + 1
     assert counts == {"tests": expected, "failures": 0, "errors": 0, "skipped": 0}, counts
 
 
