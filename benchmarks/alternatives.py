@@ -323,22 +323,9 @@ def edgeclf_convert(work: Path, model: Path, texts_csv: Path, extra: list[str], 
 
 def tflite_census(path: Path) -> dict[str, int]:
     """Op type -> count over every subgraph of a .tflite flatbuffer (custom ops as CUSTOM:name, Flex included)."""
-    from ai_edge_litert import schema_py_generated as schema
+    from edgeclf.opcensus import tflite_op_census
 
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAs(path.read_bytes(), 0)
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())  # the deprecated field caps at 127
-        custom = builtin == schema.BuiltinOperator.CUSTOM
-        codes.append(f"CUSTOM:{(code.CustomCode() or b'').decode()}" if custom else names.get(builtin, str(builtin)))
-    census: Counter[str] = Counter()
-    for s in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(s)
-        for o in range(subgraph.OperatorsLength()):
-            census[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
-    return dict(sorted(census.items()))
+    return tflite_op_census(path)
 
 
 def onnx_census(path: Path) -> dict[str, int]:

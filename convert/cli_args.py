@@ -111,6 +111,8 @@ def _convert(args: argparse.Namespace) -> int:
                 f"label agreement {p['label_agreement']:.4f} on {p['texts']} texts"
                 + ("" if p["ok"] else "  [OUTSIDE TARGET: see report.md]")
             )
+            if "summary" in artifact.get("quantization", {}):
+                print(f"  {artifact['quantization']['summary']}")
         for failed in manifest["failed_artifacts"]:
             print(f"{failed['name']}: not written ({failed['error']})")
         for single in manifest.get("single_files", []):
@@ -180,7 +182,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--quantize",
         type=_comma_list,
         metavar="PRECISIONS",
-        help="precisions: fp32, dynamic, float16, int8, int16x8 (default: fp32,dynamic where the format has it)",
+        help="precisions: fp32, dynamic, float16, int8, int16x8, int8-float-rnn (int8 with the fused recurrent "
+        "layers float; --rnn fused) (default: fp32,dynamic where the format has it)",
     )
     c.add_argument("--default-artifact", metavar="NAME|smallest",
                    help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip

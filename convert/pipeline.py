@@ -22,6 +22,7 @@ from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.keras_reader import load_keras_model, numeric_model, read_network
 from edgeclf.convert.latency import default_choice, time_artifacts
 from edgeclf.convert.parity import QUANTIZED_MIN_AGREEMENT, check_parity, keras_reference
+from edgeclf.convert.quant_diagnosis import FULL_INTEGER, diagnosis_record
 from edgeclf.convert.report import write_report
 from edgeclf.convert.staging import new_staging, publish, remove_stale_staging
 from edgeclf.convert.tflite import CALIBRATION_FILE, CALIBRATION_SAMPLES
@@ -253,7 +254,7 @@ def convert(
         _refresh_files(staging, manifest, [VOCABULARY, *network_files])
         _write_manifest(staging, manifest)  # builders may read labels and the tokenizer spec from it
 
-        if any(plan.precision in ("int8", "int16x8") for plan in plans):
+        if any(plan.precision in FULL_INTEGER for plan in plans):
             source = "the eval texts" if calibration_texts is None else "--calibration-texts"
             chosen = (calibration_texts or parity_texts).texts[:calibration_samples]
             ids = {str(i): tokenizer.encode(t) for i, t in enumerate(chosen)}
@@ -292,12 +293,15 @@ def convert(
                 runtime_label(classifier.backend.name): f"parity checked on {parity.texts} texts"
             }
             manifest["parity"]["keras_accuracy"] = parity.keras_accuracy
+            if plan.precision in FULL_INTEGER and not parity.ok:  # say which tensors' calibrated ranges broke
+                progress(f"comparing {plan.name}'s tensors with the float model's (child process)")
+                artifact["quantization"] = diagnosis_record(staging, manifest, artifact, reference.texts)
             if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not keep_inaccurate:
-                _refuse(staging, manifest, artifact, _agreement_refusal(parity.to_dict()))
+                _refuse(staging, manifest, artifact, parity.to_dict())
                 continue
             if plan.exact and not parity.ok and plan.rnn == "scan":  # planned beside the model's own form: dropped
-                _refuse(staging, manifest, artifact, f"refused: max |Δ| score {parity.max_abs_diff:.3g} against Keras, "
-                        f"raw {parity.max_abs_diff_raw:.3g}, beyond the float32 tolerance")  # fmt: skip
+                beyond = f"max |Δ| score {parity.max_abs_diff:.3g}, raw {parity.max_abs_diff_raw:.3g}"
+                _refuse(staging, manifest, artifact, parity.to_dict(), f"refused: {beyond} against Keras (float32)")
                 continue
             if plan.exact and not parity.ok:
                 raise ParityError(
@@ -352,22 +356,33 @@ def convert(
 REFUSE_BELOW_AGREEMENT = 0.9
 
 
-def _agreement_refusal(parity: dict[str, Any]) -> str:
-    return (
-        f"refused: label agreement with Keras {parity['label_agreement']:.4f} on {parity['texts']} texts, far below "
-        f"the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate writes it "
-        "anyway)"
-    )
+def _diagnosis_hint(artifact: dict[str, Any]) -> str:
+    """The worst tensors of a full-integer artifact, and the variant that keeps its recurrent layers float."""
+    summary = artifact.get("quantization", {}).get("summary")
+    if summary is None:
+        return ""
+    offer = artifact["precision"] == "int8" and artifact["rnn"] == "fused"
+    keep_float = "; --quantize int8-float-rnn keeps the recurrent layers float" if offer else ""
+    return f"; {summary}{keep_float}"
 
 
-def _refuse(staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], reason: str) -> None:
-    """Take a too-inaccurate artifact out of the bundle and list it, with the reason, as failed."""
+def _refuse(
+    staging: Path, manifest: dict[str, Any], artifact: dict[str, Any], parity: dict[str, Any], reason: str = ""
+) -> None:
+    """Take a far-too-inaccurate artifact out of the bundle and list it, with its figure (or ``reason``), as failed."""
+    diagnosis = artifact.get("quantization", {})
     manifest["artifacts"].remove(artifact)
     manifest["files"].pop(artifact["file"], None)
     (staging / artifact["file"]).unlink(missing_ok=True)
     if manifest["default_artifact"] == artifact["name"]:
         manifest["default_artifact"] = manifest["artifacts"][0]["name"] if manifest["artifacts"] else None
-    manifest["failed_artifacts"].append({"name": artifact["name"], "error": reason})
+    manifest["failed_artifacts"].append({
+        "name": artifact["name"],
+        "error": reason or f"refused: label agreement with Keras {parity['label_agreement']:.4f} on {parity['texts']} "
+        f"texts, far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; "
+        "--keep-inaccurate writes it anyway)" + _diagnosis_hint(artifact),
+        **({"worst_ranges": diagnosis["worst_ranges"]} if "worst_ranges" in diagnosis else {}),
+    })  # fmt: skip
     _write_manifest(staging, manifest)
 
 

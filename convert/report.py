@@ -49,6 +49,10 @@ def write_report(folder: Path, manifest: dict[str, Any]) -> None:
         )
     for failed in manifest.get("failed_artifacts", []):
         lines.append(f"| {failed['name']} | not written | | | | | | | | {failed['error']} |")
+    diagnosed = [a for a in manifest["artifacts"] if "summary" in a.get("quantization", {})]
+    if diagnosed:  # full-integer artifacts outside the target (refused ones carry it in their error above)
+        lines += ["", "Full-integer artifacts outside the target, the tensors whose quantization broke most:", ""]
+        lines += [f"- {a['name']}: {a['quantization']['summary']}" for a in diagnosed]
     lines += [
         "",
         "Weight bytes by network part (constants grouped by the op that reads them; embedding element type):",

@@ -23,12 +23,14 @@ import numpy as np
 
 from edgeclf.bundle import MANIFEST
 from edgeclf.convert.artifacts import ArtifactPlan, ConversionError, builds, input_length, run_in_child
+from edgeclf.convert.quant_diagnosis import FULL_INTEGER, quantize_keeping_recurrent_float
 from edgeclf.network import INPUT, RECURRENT_KINDS, Network
 from edgeclf.opcensus import tflite_op_census, tflite_op_names, tflite_weight_bytes
 
 # fp32: float; dynamic: int8 weights, float activations; float16: fp16 weights; int8: full integer
-# (calibrated on real texts); int16x8: 16-bit activations, 8-bit weights.
-PRECISIONS = ("fp32", "dynamic", "float16", "int8", "int16x8")
+# (calibrated on real texts); int16x8: 16-bit activations, 8-bit weights; int8-float-rnn: int8 with the fused
+# recurrent ops kept float (convert/quant_diagnosis.py).
+PRECISIONS = ("fp32", "dynamic", "float16", "int8", "int16x8", "int8-float-rnn")
 # loop: Keras 3 → WHILE loops that honour the mask. fused: rebuilt in tf-keras without the mask, so LSTMs become
 # UNIDIRECTIONAL_SEQUENCE_LSTM (GRU/SimpleRNN have no fused op and stay loops); masked models are then fed at
 # their true length. unrolled: a straight-line graph of builtin ops at the model's fixed length. scan: edgeclf's own
@@ -84,7 +86,7 @@ def _quantize(
     converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
     if precision == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    elif precision in ("int8", "int16x8"):
+    elif precision in FULL_INTEGER:
         if not calibration:
             raise ConversionError(f"{precision} needs calibration texts (--calibration-texts FILE)")
 
@@ -96,9 +98,12 @@ def _quantize(
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8
-            if precision == "int8"
+            if precision != "int16x8"
             else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
+        if precision == "int8-float-rnn":  # calibrated only here; quantized with the recurrent ops denied after
+            converter.target_spec.supported_ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+            converter._experimental_calibrate_only = True
 
 
 def _convert_in_this_process(network_dir: Path, out: Path, precision: str, form: str) -> None:
@@ -124,6 +129,8 @@ def _convert_in_this_process(network_dir: Path, out: Path, precision: str, form:
         per_channel_dense = not options.get("tflite_runtime_compatible", False)
         _quantize(converter, precision, calibration, input_length(network, form), per_channel_dense)
         flatbuffer = converter.convert()
+        if precision == "int8-float-rnn":
+            flatbuffer = quantize_keeping_recurrent_float(flatbuffer, per_channel_dense)
         out.write_bytes(without_cell_clip(flatbuffer) if form == "fused" else flatbuffer)
 
 
@@ -225,6 +232,8 @@ def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
             "masked and fed padded to its fixed length (a padding-sensitive layer such as Conv1D or max pooling "
             "sees the mask); use --rnn loop"
         )
+    if plan.precision == "int8-float-rnn" and plan.rnn != "fused":
+        raise ConversionError("int8-float-rnn keeps the fused recurrent ops float: only --rnn fused has them")
     length = input_length(network, plan.rnn)
     convert_to_tflite(staging, out, plan.precision, plan.rnn)
     ops = tflite_op_census(out)
@@ -249,7 +258,7 @@ def convert_to_tflite(
 ) -> None:
     """Run the conversion in a child Python; raise ConversionError with the child's last words if it fails."""
     hint = ""
-    if precision in ("int8", "int16x8") and form in ("loop", "scan"):
+    if precision in FULL_INTEGER and form in ("loop", "scan"):
         hint = "; calibrating WHILE loops crashes TF 2.21 (tensorflow#75140): use --rnn fused or unrolled"
     args = [str(network_dir), str(out), "--precision", precision, "--rnn", form]
     run_in_child("edgeclf.convert.tflite", args, f"TFLite conversion ({form}, {precision})", out, timeout, hint)

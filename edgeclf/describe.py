@@ -50,6 +50,7 @@ def describe(path: str) -> dict[str, Any]:
                 "weight_bytes": a.get("weight_bytes", {}),
                 "embedding_dtype": a.get("embedding_dtype"),
                 "parity": a.get("parity", {}),
+                "worst_ranges": a.get("quantization", {}).get("summary"),  # full-integer artifacts outside the target
                 "latency": a.get("latency"),
                 "verified_runtimes": a.get("verified_runtimes", m.get("verified_runtimes", {})),
                 "installed_backends": _installed_backends(a.get("format", "")),
@@ -139,6 +140,8 @@ def render(info: dict[str, Any]) -> list[str]:
                 f"empty text |Δ| {_num(q.get('empty_text_abs_diff'), '.2e')}"
                 + ("" if q.get("ok", True) else "  [OUTSIDE TARGET: see report.md]")
             )
+        if a["worst_ranges"]:
+            lines.append(f"    {a['worst_ranges']}")
         ops = a["ops"]
         lines.append(f"    ops: {', '.join(f'{k} {v}' for k, v in ops.items()) if ops else 'n/a'}")
         latency = a["latency"]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +30,9 @@ from edgeclf.scoring import label_names, manifest_threshold, probabilities
 from edgeclf.selection import Choice, choose, read_device_record
 from edgeclf.tokenizer import PAD_ID, Tokenizer
 
-# A batch holds at most this many padded tokens. Measured on the example BiLSTM with ONNX Runtime (one core):
-# 16 texts × 256 tokens run at ~1.6× the one-at-a-time speed, 64 × 256 slower than one at a time: the LSTM's
-# gate buffer (steps × batch × 4·units floats per direction) falls out of the cache. See docs/benchmarks.md.
-BATCH_TOKEN_BUDGET = 4096
+# texts tokenized per step when workers run batches meanwhile: small enough to start them early, large enough to
+# sort into batches of similar length
+PIPELINE_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -152,35 +152,50 @@ class Classifier:
 
         A backend that ``batches`` gets batches of up to ``batch_size`` texts of similar length: texts
         are sorted by token count and each batch is post-padded only to its own longest text, so a batch
-        of tweets is not padded to the longest review; a batch also stays within ``BATCH_TOKEN_BUDGET`` padded
-        tokens. Padding is only added where the model masks it (``padding_is_noop``); otherwise a batch holds
-        texts of one length. Other backends (static batch of 1) run one text at a time. Either way every row
-        equals the text run alone. With several workers, batches run on that many interpreters at once.
+        of tweets is not padded to the longest review; a batch also stays within the backend's
+        ``batch_token_budget`` padded tokens (where its kernels stay in cache). Padding is only added where the
+        model masks it (``padding_is_noop``); otherwise a batch holds texts of one length. Other backends
+        (static batch of 1) run one text at a time. Either way every row equals the text run alone. With
+        several workers, batches run on that many interpreters at once, the largest first.
         """
-        inputs = [self.model_input(t) for t in _text_list(texts)]
+        texts = _text_list(texts)
+        if len(texts) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
+            inputs = [self.model_input(texts[0])]
+            return self._no_token_rule(inputs, [self._run(inputs, [0])[0]])
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
-        batches_ok = self.backend.batches and self.backend.batch_invariant
-        batches = self._batches([len(ids) for ids in inputs], batch_size if batches_ok else 1)
-
-        def run(batch: list[int]) -> list[np.ndarray]:
-            backend = self._idle.get()
-            try:
-                if len(batch) == 1:
-                    return [backend.run(inputs[batch[0]])]
-                matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
-                for row, i in enumerate(batch):
-                    matrix[row, : len(inputs[i])] = inputs[i]
-                return list(backend.run_batch(matrix))
-            finally:
-                self._idle.put(backend)
-
-        parallel = self._executor is not None and len(batches) > 1
-        results = self._executor.map(run, batches) if parallel else map(run, batches)
+        size = batch_size if self.backend.batches and self.backend.batch_invariant else 1
+        inputs: list[np.ndarray] = []
+        pending: list[tuple[list[int], Any]] = []  # (batch, its rows or the future of its rows)
+        # with workers, texts are tokenized a chunk at a time while the interpreters run the previous chunk's
+        # batches (the tokenizer holds the GIL, the interpreters release it); alone, in one chunk
+        chunk = PIPELINE_CHUNK if self._executor is not None else len(texts)
+        for start in range(0, len(texts), chunk):
+            inputs += [self.model_input(t) for t in texts[start : start + chunk]]
+            batches = [[start + i for i in b] for b in self._batches([len(x) for x in inputs[start:]], size)]
+            if self._executor is None:
+                pending += [(batch, self._run(inputs, batch)) for batch in batches]
+                continue
+            # largest first, so the last batch to start is a small one and no worker idles at the end
+            batches.sort(key=lambda batch: -len(batch) * max(len(inputs[i]) for i in batch))
+            pending += [(batch, self._executor.submit(self._run, inputs, batch)) for batch in batches]
         rows: list = [None] * len(inputs)
-        for batch, outs in zip(batches, results, strict=True):
-            for i, out in zip(batch, outs, strict=True):
+        for batch, outs in pending:
+            for i, out in zip(batch, outs if isinstance(outs, list) else outs.result(), strict=True):
                 rows[i] = out
         return self._no_token_rule(inputs, rows)
+
+    def _run(self, inputs: list[np.ndarray], batch: list[int]) -> list[np.ndarray]:
+        """Raw output rows of the texts ``batch`` (indices into ``inputs``), on whichever interpreter is idle."""
+        backend = self._idle.get()
+        try:
+            if len(batch) == 1:
+                return [backend.run(inputs[batch[0]])]
+            matrix = np.full((len(batch), max(len(inputs[i]) for i in batch)), PAD_ID, dtype=np.int32)
+            for row, i in enumerate(batch):
+                matrix[row, : len(inputs[i])] = inputs[i]
+            return list(backend.run_batch(matrix))
+        finally:
+            self._idle.put(backend)
 
     def _no_token_rule(self, inputs: list[np.ndarray], rows: list) -> np.ndarray:
         """Rows as one array, where a masked model's texts without tokens get Keras's all-masked output (stored
@@ -198,10 +213,11 @@ class Classifier:
             return [[i] for i in range(len(lengths))]
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         padded = self.padding_is_noop and self.backend.dynamic_length  # only then does padding change nothing
+        budget = self.backend.batch_token_budget
         groups: list[list[int]] = []
         for i in order:  # ascending: text i is the longest of the batch it joins
             group = groups[-1] if groups else None
-            fits = group is not None and len(group) < batch_size and (len(group) + 1) * lengths[i] <= BATCH_TOKEN_BUDGET
+            fits = group is not None and len(group) < batch_size and (len(group) + 1) * lengths[i] <= budget
             if fits and (padded or lengths[group[0]] == lengths[i]):
                 group.append(i)
             else:

@@ -53,7 +53,7 @@ def label_names(
     """The predicted label names of every text: one for binary/multiclass, any number for multilabel, none for a
     row with a NaN (Keras's own answer in a few token-less cases) rather than argmax's silent first label."""
     chosen = predicted(probs, task, threshold)
-    finite = np.all(np.isfinite(probs), axis=1)
+    finite = np.isfinite(probs).all(axis=1)  # the method: np.all costs a Python-level dispatch
     if task == "multilabel":
         rows = zip(chosen, finite, strict=True)
         return [[label for label, on in zip(labels, row, strict=True) if on and ok] for row, ok in rows]

@@ -25,6 +25,7 @@ class Backend(Protocol):
     dynamic_length: bool  # True when the input is [1, None] and is resized to each text's length
     batches: bool  # True when run_batch takes a padded [texts, length] matrix (else: one text per call)
     batch_invariant: bool  # True when a row's result does not depend on its batch-mates
+    batch_token_budget: int  # padded tokens per run_batch call where the interpreter runs fastest per text
 
     def run(self, ids: np.ndarray) -> np.ndarray:
         """One text's int32 ids → its raw output row."""

@@ -22,6 +22,7 @@ class LiteRTBackend:
 
     name = "litert"
     batches = False  # the artifacts' static batch of 1: one text per invoke
+    batch_token_budget = 0  # no batches
     batch_invariant = True
 
     @staticmethod

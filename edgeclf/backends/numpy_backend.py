@@ -25,6 +25,7 @@ class NumpyBackend:
     name = "numpy"
     dynamic_length = True  # the evaluator takes any length, and any batch size
     batches = True
+    batch_token_budget = 4096  # each step is a few numpy calls whatever the batch: larger batches amortise them
     batch_invariant = True  # every row is computed on its own
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:

@@ -21,6 +21,10 @@ class OnnxRuntimeBackend:
 
     name = "onnxruntime"
     batches = True
+    # Per text, ORT's LSTM is fastest at ~1,000 padded tokens a call (example BiLSTM-64, one thread: 4 reviews of
+    # ~230 tokens a call 1.43× one at a time, 8 1.31×, 16 1.19×): beyond that the gate buffers
+    # (steps × batch × 4·units floats per direction) leave the core's cache. docs/performance.md has the table.
+    batch_token_budget = 1024
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
         import onnxruntime as ort  # ImportError: open_backend tries the next backend
