@@ -3,7 +3,8 @@ runs one artifact's raw invoke many times on a 202-token input (the example's me
 sampled function does: matrix kernels, activations, element-wise ops, the interpreter's own dispatch and control
 flow, memory traffic. Needs Linux ``perf`` (Debian ``linux-perf``); software sampling works inside VMs.
 
-    python benchmarks/interpreter_profile.py BUNDLE [--artifacts a,b] [--runs 3000]  # → results/interpreter-profile.md
+    python benchmarks/interpreter_profile.py BUNDLE [--artifacts a,b] [--runs 3000] [--top 12]
+    # → results/interpreter-profile.md
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ CATEGORIES = [
 ]
 
 
-def profile(bundle: Path, artifact: str, runs: int, work: Path) -> tuple[dict[str, float], str, str]:
+def profile(
+    bundle: Path, artifact: str, runs: int, work: Path
+) -> tuple[dict[str, float], list[tuple[float, str]], str, str]:
     data = work / f"{artifact}.perf"
     script = work / "invoke.py"
     script.write_text(INVOKE)
@@ -62,31 +65,36 @@ def profile(bundle: Path, artifact: str, runs: int, work: Path) -> tuple[dict[st
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     shares: collections.Counter[str] = collections.Counter()
+    symbols: list[tuple[float, str]] = []
     for line in report.splitlines():
         m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
         if not m:
             continue
         symbol = f"{m.group(2)} {m.group(3)}"
+        symbols.append((float(m.group(1)), symbol))
         name = next((n for n, rx in CATEGORIES if re.search(rx, symbol)), "other")
         shares[name] += float(m.group(1))
-    return dict(shares), p50, best
+    return dict(shares), sorted(symbols, reverse=True), p50, best
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
-    parser.add_argument("--artifacts", default="tflite-fp32,tflite-fused-fp32,onnx-fused-fp32")
+    parser.add_argument("--artifacts", default="tflite-scan-fp32,tflite-fp32,tflite-fused-fp32,onnx-fused-fp32")
     parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--top", type=int, default=0, help="also list each artifact's N most sampled functions")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "interpreter-profile.md")
     args = parser.parse_args()
     if shutil.which("perf") is None:
         print("interpreter_profile: needs Linux perf (apt-get install linux-perf)", file=sys.stderr)
         return 1
     rows = []
+    tops: dict[str, list[tuple[float, str]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for artifact in args.artifacts.split(","):
-            shares, p50, best = profile(args.bundle, artifact, args.runs, Path(tmp))
+            shares, symbols, p50, best = profile(args.bundle, artifact, args.runs, Path(tmp))
             rows.append((artifact, p50, best, shares))
+            tops[artifact] = symbols[: args.top]
     names = [n for n, _ in CATEGORIES] + ["other"]
     lines = [
         f"Share of sampled CPU time per category, {args.runs} raw invokes of a 202-token text (process start "
@@ -96,6 +104,10 @@ def main() -> int:
     ]
     for name in names:
         lines.append(f"| {name} | " + " | ".join(f"{s.get(name, 0.0):.1f} %" for *_, s in rows) + " |")
+    for artifact, symbols in tops.items():
+        if symbols:
+            lines += [f"\n`{artifact}`, most sampled functions:\n", "| share | function |", "|---:|---|"]
+            lines += [f"| {share:.1f} % | `{symbol[:110]}` |" for share, symbol in symbols]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -178,7 +178,9 @@ class _Registration:
     builder: Builder
     precisions: tuple[Precision, ...]
     rnn_forms: tuple[RnnForm, ...]
-    default_form: Callable[[Network], str] | None = None  # per model; else the first of rnn_forms
+    # per model, the forms planned by default (several are each measured, the fastest becomes the default artifact);
+    # else the first of rnn_forms
+    default_forms: Callable[[Network], list[str]] | None = None
 
 
 _BUILDERS: dict[str, _Registration] = {}
@@ -188,14 +190,14 @@ def builds(
     artifact_format: str,
     precisions: Iterable[str],
     rnn_forms: Iterable[str],
-    default_form: Callable[[Network], str] | None = None,
+    default_forms: Callable[[Network], list[str]] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register the builder of one format with the precisions and recurrent forms it can produce (members of
-    ``Precision`` and ``RnnForm``), and optionally how it picks its default form for a given network."""
+    ``Precision`` and ``RnnForm``), and optionally which forms it plans by default for a given network."""
 
     def register(fn: Builder) -> Builder:
         forms = tuple(RnnForm(f) for f in rnn_forms)  # a form the enum lacks is a programming error: ValueError
-        _BUILDERS[artifact_format] = _Registration(fn, tuple(Precision(p) for p in precisions), forms, default_form)
+        _BUILDERS[artifact_format] = _Registration(fn, tuple(Precision(p) for p in precisions), forms, default_forms)
         return fn
 
     return register
@@ -227,7 +229,7 @@ def plan_artifacts(
 ) -> list[ArtifactPlan]:
     """Every (format, form, precision) asked for that the format can produce.
 
-    Defaults: ``DEFAULT_FORMATS``; each format in its own default form (chosen for ``network`` where the format
+    Defaults: ``DEFAULT_FORMATS``; each format in its own default forms (chosen for ``network`` where the format
     registered a rule, else the first form it registered), in
     the ``DEFAULT_PRECISIONS`` it supports. Precisions and forms asked for apply to the formats that have
     them (``--quantize fp32,int8`` makes TFLite int8 and ONNX fp32); one that no chosen format can produce,
@@ -239,10 +241,10 @@ def plan_artifacts(
     registrations = {f: _registration(f) for f in formats or DEFAULT_FORMATS}
     for artifact_format, registration in registrations.items():
         precisions_here = [p for p in precisions or DEFAULT_PRECISIONS if p in registration.precisions]
-        default = registration.rnn_forms[0]
-        if network is not None and registration.default_form is not None:
-            default = RnnForm(registration.default_form(network))
-        forms_here = [f for f in rnn_forms or [default] if f in registration.rnn_forms]
+        defaults = [registration.rnn_forms[0]]
+        if network is not None and registration.default_forms is not None:
+            defaults = [RnnForm(f) for f in registration.default_forms(network)]
+        forms_here = [f for f in rnn_forms or defaults if f in registration.rnn_forms]
         if not (precisions_here and forms_here):
             if formats is None:  # a default format that can write none of it is simply left out
                 continue

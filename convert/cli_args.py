@@ -203,7 +203,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="artifact predict uses when none is named (smallest: smallest within tolerance)")  # fmt: skip
     c.add_argument("--rnn", type=_comma_list, metavar="FORMS",
                    help=f"recurrent forms: {RnnForm.listed()} (default: per format and model; TFLite: fused "
-                        "for a static input length with an LSTM, else loop; ONNX: fused)")  # fmt: skip
+                        "for a static input length with an LSTM, else loop, plus scan where texts are fed at their "
+                        "true length or unmasked, the fastest becoming the default; ONNX: fused)")  # fmt: skip
     t = c.add_argument_group("models that take token ids (no TextVectorization layer)")
     t.add_argument(
         "--tokenizer",

@@ -56,6 +56,7 @@ class RnnForm(_Choice):
     LOOP = "loop"  # WHILE loops that honour the mask
     FUSED = "fused"  # the runtimes' native recurrent ops, fed at each text's true length
     UNROLLED = "unrolled"  # a straight-line graph at the model's fixed length
+    SCAN = "scan"  # edgeclf's own loop (input projection hoisted, directions stacked), fed at the true length
 
 
 _C = TypeVar("_C", bound=_Choice)

@@ -405,6 +405,10 @@ def build_and_check(
         if not plan.exact and parity.label_agreement < REFUSE_BELOW_AGREEMENT and not staged.options.keep_inaccurate:
             _refuse(staging, done, artifact, files)
             continue
+        if plan.exact and not parity.ok and plan.rnn == "scan":  # planned beside the model's own form: dropped
+            beyond = f"max |Δ| score {parity.max_abs_diff:.3g}, raw {parity.max_abs_diff_raw:.3g}"
+            _refuse(staging, done, artifact, files, f"refused: {beyond} against Keras (float32)")
+            continue
         if plan.exact and not parity.ok:
             raise ParityError(
                 f"{plan.name} disagrees with Keras: max |Δ| score {parity.max_abs_diff:.3g} (tolerance "
@@ -416,8 +420,8 @@ def build_and_check(
     return done
 
 
-def _refuse(staging: Path, done: Artifacts, artifact: ArtifactResult, files: FileRecords) -> None:
-    """Take a far-too-inaccurate quantized artifact out of the bundle and list it, with its figure, as failed."""
+def _refuse(staging: Path, done: Artifacts, artifact: ArtifactResult, files: FileRecords, reason: str = "") -> None:
+    """Take a far-too-inaccurate artifact out of the bundle and list it, with its figure (or ``reason``), as failed."""
     assert artifact.parity is not None
     done.kept.remove(artifact)
     files.pop(artifact.plan.file, None)
@@ -425,9 +429,9 @@ def _refuse(staging: Path, done: Artifacts, artifact: ArtifactResult, files: Fil
     parity, diagnosis = artifact.parity, artifact.diagnosis or {}
     done.failed.append({
         "name": artifact.plan.name,
-        "error": f"refused: label agreement with Keras {parity.label_agreement:.4f} on {parity.texts} texts, "
-        f"far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; --keep-inaccurate "
-        "writes it anyway)" + _diagnosis_hint(artifact),
+        "error": reason or f"refused: label agreement with Keras {parity.label_agreement:.4f} on {parity.texts} "
+        f"texts, far below the target {QUANTIZED_MIN_AGREEMENT} (refused under {REFUSE_BELOW_AGREEMENT}; "
+        "--keep-inaccurate writes it anyway)" + _diagnosis_hint(artifact),
         **({"worst_ranges": diagnosis["worst_ranges"]} if "worst_ranges" in diagnosis else {}),
     })  # fmt: skip
 

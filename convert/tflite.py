@@ -39,16 +39,17 @@ from edgeclf.opcensus import tflite_op_census, tflite_op_names, tflite_weight_by
 PRECISIONS = ("fp32", "dynamic", "float16", "int8", "int16x8", "int8-float-rnn")
 # loop: Keras 3 → WHILE loops that honour the mask. fused: rebuilt in tf-keras without the mask, so LSTMs become
 # UNIDIRECTIONAL_SEQUENCE_LSTM (GRU/SimpleRNN have no fused op and stay loops); masked models are then fed at
-# their true length. unrolled: a straight-line graph of builtin ops at the model's fixed length.
-RNN_FORMS = ("loop", "fused", "unrolled")
+# their true length. unrolled: a straight-line graph of builtin ops at the model's fixed length. scan: edgeclf's own
+# loop (convert/lowering/scan), input projection hoisted, a Bidirectional's halves in one loop; true-length feeds only.
+RNN_FORMS = ("loop", "fused", "unrolled", "scan")
 CALIBRATION_FILE = ".calibration.npz"  # token ids of the calibration texts, removed before the bundle is published
 CALIBRATION_SAMPLES = 200
 
 
 def _rewritten(network: Network, form: str) -> tuple[Network, str]:
     """The description as the form's target needs it, and that target."""
-    if form == "loop":
-        return network, "keras"
+    if form in ("loop", "scan"):
+        return network, "keras" if form == "loop" else "scan"
     layers = copy.deepcopy(network.layers)
     for layer in layers:
         if form == "fused" and layer.kind == "embedding":
@@ -188,21 +189,32 @@ def _masked_sequences(network: Network) -> bool:
     return False
 
 
-def fastest_exact_form(network: Network) -> str:
-    """The default TFLite form: ``fused`` where the input has a static length and the network has an LSTM, else
-    ``loop``. Measured with ``edgeclf bench`` (raw interpreter medians, one thread): the toxic model (length 100, no
-    mask) runs fused in 346 µs against 1,015 µs as loops; the tutorial BiLSTM, fed at each text's true length (the
-    input resized and the fused op's state reset on every call), 922 µs fused against 812 µs as loops."""
+def default_forms(network: Network) -> list[str]:
+    """The TFLite forms planned by default; conversion times each and the fastest exact one becomes the default.
+
+    ``fused`` where the input has a static length and the network has an LSTM, else ``loop``; plus ``scan`` where
+    it applies (recurrent layers, and texts fed at their true length or never masked). Measured with ``edgeclf
+    bench`` (raw interpreter medians, one thread): the toxic model (length 100, no mask) runs fused in 346 µs
+    against 1,015 µs as loops; the tutorial BiLSTM at each text's true length 922 µs fused, 812 µs as loops and
+    about 1.1× ONNX Runtime as a scan (docs/performance.md)."""
     has_lstm = any(
         layer.kind == "lstm" or (layer.kind == "bidirectional" and "lstm" in (layer.config["forward"]["kind"],
                                                                            layer.config["backward"]["kind"]))
         for layer in network.layers
     )  # fmt: skip
     static = not network.feeds_true_length and not network.masked  # masked + fixed length: no fused form at all
-    return "fused" if has_lstm and static else "loop"
+    forms = ["fused" if has_lstm and static else "loop"]
+    if _scan_applies(network):
+        forms.append("scan")
+    return forms
 
 
-@builds("tflite", precisions=PRECISIONS, rnn_forms=RNN_FORMS, default_form=fastest_exact_form)
+def _scan_applies(network: Network) -> bool:
+    recurrent = any(layer.kind in RECURRENT_KINDS for layer in network.layers)
+    return recurrent and not (network.masked and not network.feeds_true_length)
+
+
+@builds("tflite", precisions=PRECISIONS, rnn_forms=RNN_FORMS, default_forms=default_forms)
 def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
     out = staging / plan.file
     if plan.rnn == "unrolled" and network.masked and not network.padding_is_noop and _masked_sequences(network):
@@ -216,6 +228,12 @@ def build_tflite(plan: ArtifactPlan, network: Network, staging: Path) -> dict:
             "the fused form drops the mask, and this masked model is fed padded to its fixed length because a "
             "padding-sensitive layer (Conv1D, max pooling) sees the mask: padding would reach the recurrent layers; "
             "use --rnn loop or unrolled"
+        )
+    if plan.rnn == "scan" and not _scan_applies(network):
+        raise ConversionError(
+            "the scan form has no per-step mask and lowers only recurrent layers: this model has none, or it is "
+            "masked and fed padded to its fixed length (a padding-sensitive layer such as Conv1D or max pooling "
+            "sees the mask); use --rnn loop"
         )
     if plan.precision == "int8-float-rnn" and plan.rnn != "fused":
         raise ConversionError("int8-float-rnn keeps the fused recurrent ops float: only --rnn fused has them")
@@ -248,7 +266,7 @@ def convert_to_tflite(
 ) -> None:
     """Run the conversion in a child Python; raise ConversionError with the child's last words if it fails."""
     hint = ""
-    if precision in FULL_INTEGER and form == "loop":
+    if precision in FULL_INTEGER and form in ("loop", "scan"):
         hint = "; calibrating WHILE loops crashes TF 2.21 (tensorflow#75140): use --rnn fused or unrolled"
     if context is None:  # a description converted on its own: calibration ids staged beside it, if any
         staged = Path(network_dir) / CALIBRATION_FILE

@@ -30,5 +30,13 @@ def lowers(target: str, *kinds: str) -> Callable[[Lowering], Lowering]:
     return LOWERINGS.register(*((target, kind) for kind in kinds))
 
 
+def inherit(target: str, base: str) -> None:
+    """Register ``base``'s lowerings under ``target`` for every layer kind ``target`` does not lower itself."""
+    importlib.import_module(f"{__name__}.{base}")
+    for (registered_target, kind), fn in list(LOWERINGS.items()):
+        if registered_target == base and (target, kind) not in LOWERINGS:
+            LOWERINGS.register((target, kind))(fn)
+
+
 def lowering(target: str, kind: str) -> Lowering:
     return LOWERINGS[(target, kind)]

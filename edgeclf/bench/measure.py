@@ -95,9 +95,12 @@ def _child_edgeclf(job: dict[str, Any]) -> dict[str, Any]:
     ids = [clf.model_input(t) for t in texts]
     tokens = [len(clf.tokenizer.token_ids(t)) for t in texts]
     pad_length = job["pad_length"]
-    # padded inference only means something for a masked model whose artifact takes any length
+    # padded inference only means something for a masked model whose artifact takes any length and keeps the mask
+    # (TFLite's fused and scan forms drop it: they are only ever fed a text's true length)
+    entry = clf.bundle.artifact(clf.artifact)
+    keeps_mask = not (entry["format"] == "tflite" and entry.get("rnn") in ("fused", "scan"))
     padded = None
-    if clf.masked and backend.dynamic_length and pad_length:
+    if clf.masked and backend.dynamic_length and pad_length and keeps_mask:
         padded = [np.pad(x[:pad_length], (0, max(0, pad_length - len(x))), constant_values=PAD_ID) for x in ids]
 
     for k in range(warmup):

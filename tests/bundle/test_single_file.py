@@ -129,6 +129,8 @@ def test_pipeline_lists_single_files_in_the_manifest(example_bundle, tmp_path):
     assert bundle.manifest["single_files"] == [  # one per TFLite artifact
         {"file": "model.edgeclf.tflite", "artifact": "tflite-fp32"},
         {"file": "tflite-dynamic.edgeclf.tflite", "artifact": "tflite-dynamic"},
+        {"file": "tflite-scan-fp32.edgeclf.tflite", "artifact": "tflite-scan-fp32"},
+        {"file": "tflite-scan-dynamic.edgeclf.tflite", "artifact": "tflite-scan-dynamic"},
     ]
     for entry in bundle.manifest["single_files"]:
         bundle.verified_path(entry["file"])  # listed with its size and sha256

@@ -51,7 +51,10 @@ def test_manifest_records_parity_and_artifact(example_bundle):
     variants."""
     manifest = json.loads((example_bundle / "manifest.json").read_text())
     artifacts = {a["name"]: a for a in manifest["artifacts"]}
-    assert set(artifacts) == {"tflite-fp32", "tflite-dynamic", "onnx-fused-fp32", "onnx-fused-dynamic", "numpy-fp32"}
+    assert set(artifacts) == {
+        "tflite-fp32", "tflite-dynamic", "tflite-scan-fp32", "tflite-scan-dynamic", "onnx-fused-fp32",
+        "onnx-fused-dynamic", "numpy-fp32",
+    }  # fmt: skip
     assert {a["file"] for a in artifacts.values()} >= {"model.tflite", "model.onnx", "network.json"}
     for artifact in artifacts.values():
         assert artifact["parity"]["ok"], artifact["name"]

@@ -13,6 +13,8 @@ import pytest
 
 from edgeclf.convert.datasets import LabelledTexts
 from edgeclf.convert.pipeline import TokenizerSource, convert
+from edgeclf.convert.tflite import default_forms
+from edgeclf.network import Network
 from edgeclf.runtime import Classifier
 
 ZOO = Path(__file__).resolve().parents[3] / "shared" / "realworld-models"
@@ -97,7 +99,7 @@ def converted(request, tmp_path_factory):
 
 def test_parity_with_keras(converted):
     """The default conversion: TFLite, ONNX and numpy in float32 (exact) and dynamic-range (measured)."""
-    name, _, manifest = converted
+    name, bundle, manifest = converted
     artifacts = {a["name"]: a for a in manifest["artifacts"]}
     # the default TFLite form is the fastest exact one: fused for a static input length with an LSTM, else loop
     tflite = artifacts["tflite-fused-fp32" if "tflite-fused-fp32" in artifacts else "tflite-fp32"]
@@ -105,13 +107,16 @@ def test_parity_with_keras(converted):
     # the default is the fastest exact artifact measured at conversion
     assert manifest["default_artifact"] == manifest["default_choice"]["ranking"][0]
     assert artifacts[manifest["default_artifact"]]["precision"] == "fp32"
+    # plus the scan form wherever it applies (texts fed at their true length, or no mask)
+    scan = {"tflite-scan-fp32", "tflite-scan-dynamic"} if "scan" in default_forms(Network.load(bundle)) else set()
     assert set(artifacts) == {
         f"{prefix}-fp32",
         f"{prefix}-dynamic",
         "onnx-fused-fp32",
         "onnx-fused-dynamic",
         "numpy-fp32",
-    }
+        *scan,
+    }, manifest["failed_artifacts"]
     for artifact in artifacts.values():
         parity = artifact["parity"]
         assert parity["texts"] >= 64

@@ -60,12 +60,16 @@ MODULES = {
 PAIRS = [
     ("litert", "tflite-fp32"),
     ("litert", "tflite-dynamic"),
+    ("litert", "tflite-scan-fp32"),
+    ("litert", "tflite-scan-dynamic"),
     ("tflite-runtime", "tflite-fp32"),
+    ("tflite-runtime", "tflite-scan-fp32"),
     ("onnxruntime", "onnx-fused-fp32"),
     ("onnxruntime", "onnx-fused-dynamic"),
     ("numpy", "numpy-fp32"),
 ]
-REFUSED = {("tflite-runtime", "tflite-dynamic")}  # TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+# TF 2.21's FULLY_CONNECTED v12 is newer than tflite-runtime 2.14
+REFUSED = {("tflite-runtime", "tflite-dynamic"), ("tflite-runtime", "tflite-scan-dynamic")}
 
 
 def _prebuilt_is_tflite_runtime_compatible() -> bool:
@@ -237,7 +241,7 @@ def test_the_backend_itself_on_a_row_of_padding_only(case, bundle, reference):
         matrix = np.zeros((2, len(ids)), np.int32)
         matrix[0] = ids
         own = np.asarray(clf.backend.run_batch(matrix), np.float64).reshape(2, -1)
-    elif entry["rnn"] == "loop":  # TFLite's WHILE loop keeps Keras's mask: one padding step, masked
+    elif entry["rnn"] in ("loop", "scan"):  # loop: Keras's mask; scan: its output times "has a token"
         own = np.asarray([clf.backend.run(ids), clf.backend.run(np.zeros(1, np.int32))], np.float64).reshape(2, -1)
     else:
         pytest.skip(f"{artifact}: a fused kernel has no mask, a token-less text gets the rule's stored output")
@@ -366,9 +370,11 @@ def test_tflite_runtime_venv_runs_this_suite(bundle, reference_file, tmp_path):
     suite = ET.parse(report).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    # the seven per-case tests (the backend's own answer for a padding-only row included), one single file, one
-    # refused artifact, the coverage check
-    expected = 7 + 1 + 1 + 1
+    # the seven per-case tests per artifact (the backend's own answer for a padding-only row included), the single
+    # files, the refused artifacts, the coverage check
+    cases = [pair for pair in PAIRS if pair[0] == "tflite-runtime"]
+    single_files = [entry for entry in SINGLE_FILES if entry[0] == "tflite-runtime"]
+    expected = 7 * len(cases) + len(single_files) + len(REFUSED) + 1
     assert counts == {"tests": expected, "failures": 0, "errors": 0, "skipped": 0}, counts
 
 
