@@ -21,7 +21,7 @@ from edgeclf.errors import ConversionError, OptionsError
 def test_enums_are_spelled_as_in_flags_manifests_and_file_names() -> None:
     assert [str(f) for f in ArtifactFormat] == ["tflite", "numpy", "onnx"]
     assert Precision.listed() == "fp32, dynamic, float16, int8, int16x8, int8-float-rnn"
-    assert RnnForm.listed() == "loop, fused, unrolled"
+    assert RnnForm.listed() == "loop, fused, unrolled, scan"
     assert f"{RnnForm.FUSED}-{Precision.INT8}" == "fused-int8" and RnnForm("fused") is RnnForm.FUSED
 
 
@@ -45,7 +45,7 @@ def test_lists_of_strings_become_tuples_of_enums_and_none_stays_the_default() ->
         (dict(formats=["tflite", "keras"]), "unknown format 'keras'; choose from tflite, numpy, onnx"),
         (dict(rnn_forms=["loop", "scanned"]),
          "no chosen format (tflite, onnx, numpy) can be written with recurrent form scanned; they support fused, "
-         "loop, unrolled"),
+         "loop, scan, unrolled"),
         (dict(formats=["onnx"], precisions=["int8"]),
          "no chosen format (onnx) can be written with precision int8; they support dynamic, fp32"),
         (dict(formats=["numpy"], rnn_forms=["fused"]),
@@ -94,7 +94,7 @@ def test_argv_builds_the_options(tmp_path: Path) -> None:
         (["--tokenizer", "t.json", "--vocab-file", "v.txt"], "give --tokenizer FILE or --vocab-file FILE, not both"),
         (["--labels", "a,b", "--labels-file", "labels.txt"], "give --labels or --labels-file, not both"),
         (["--rnn", "scanned"], "no chosen format (tflite, onnx, numpy) can be written with recurrent form scanned; "
-                               "they support fused, loop, unrolled"),
+                               "they support fused, loop, scan, unrolled"),
     ],
 )  # fmt: skip
 def test_conflicting_flags_are_one_line_errors(flags: list[str], message: str, tmp_path: Path) -> None:
