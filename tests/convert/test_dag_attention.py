@@ -116,8 +116,9 @@ def attention_bundles(tmp_path_factory, attention_model, imdb_texts):
     _, path = attention_model
     out = tmp_path_factory.mktemp("dag-bundles")
     started = time.perf_counter()
-    # the formats' default forms (TFLite loop, ONNX fused, numpy), ONNX unrolled (fixed length 64) and TFLite fused;
-    # TFLite unrolled: see test_keras_unrolled_bidirectional_sequences_under_a_mask and the small model below
+    # the formats' default forms (TFLite loop and scan, ONNX fused, numpy), ONNX unrolled (fixed length 64) and
+    # TFLite fused; TFLite unrolled: see test_keras_unrolled_bidirectional_sequences_under_a_mask and the small
+    # model below
     _convert(path, out / "default", imdb_texts[1], ["negative", "positive"])
     _convert(path, out / "unrolled", imdb_texts[1], ["negative", "positive"], formats=["onnx"], rnn_forms=["unrolled"])
     _convert(path, out / "fused", imdb_texts[1], ["negative", "positive"], formats=["tflite"], rnn_forms=["fused"])
@@ -187,14 +188,16 @@ def _check_text_by_text(model, artifacts: dict, texts: list[str], expected: set[
 
 
 def test_attention_model_every_artifact_matches_keras_text_by_text(attention_model, attention_bundles, imdb_texts):
-    expected = {"tflite-fp32", "tflite-fused-fp32", "onnx-fused-fp32", "onnx-unrolled-fp32", "numpy-fp32"}
+    expected = {"tflite-fp32", "tflite-scan-fp32", "tflite-fused-fp32", "onnx-fused-fp32", "onnx-unrolled-fp32",
+                "numpy-fp32"}  # fmt: skip
     _check_text_by_text(attention_model[0], attention_bundles, imdb_texts[1].texts, expected)
 
 
 def test_branching_model_every_artifact_matches_keras_text_by_text(branching_model, branching_bundles, imdb_texts):
     model, _, test, _ = branching_model
     texts = test.texts[:300] + imdb_texts[1].texts[4:64]  # questions and long reviews together
-    _check_text_by_text(model, branching_bundles, texts, {"tflite-fp32", "onnx-fused-fp32", "numpy-fp32"})
+    expected = {"tflite-fp32", "tflite-scan-fp32", "onnx-fused-fp32", "numpy-fp32"}
+    _check_text_by_text(model, branching_bundles, texts, expected)
     assert branching_bundles["numpy-fp32"][1]["parity"]["artifact_accuracy"] > 0.5  # 6 classes: really trained
 
 
