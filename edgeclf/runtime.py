@@ -26,7 +26,7 @@ import numpy as np
 from edgeclf.backends import Backend, installed_backends, open_backend
 from edgeclf.bundle import Bundle
 from edgeclf.errors import EdgeclfError
-from edgeclf.scoring import label_names, manifest_threshold, probabilities
+from edgeclf.scoring import manifest_threshold, probabilities, row_label_names, row_probabilities
 from edgeclf.selection import Choice, choose, read_device_record
 from edgeclf.tokenizer import PAD_ID, Tokenizer
 
@@ -161,8 +161,7 @@ class Classifier:
         """
         texts = _text_list(texts)
         if len(texts) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
-            inputs = [self.model_input(texts[0])]
-            return self._no_token_rule(inputs, [self._run(inputs, [0])[0]])
+            return np.asarray(self._row_one(texts[0]), dtype=np.float32).reshape(1, -1)
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
         size = batch_size if self.backend.batches and self.backend.batch_invariant else 1
         inputs: list[np.ndarray] = []
@@ -184,6 +183,27 @@ class Classifier:
             for i, out in zip(batch, outs if isinstance(outs, list) else outs.result(), strict=True):
                 rows[i] = out
         return self._no_token_rule(inputs, rows)
+
+    def _row_one(self, text: str) -> np.ndarray:
+        """One text's raw output row, without the batching machinery: the serving call, kept to the few steps it
+        needs (each step is paid per request; the values are those of the batched path's row)."""
+        ids, no_token = self._input_one(text)
+        backend = self._idle.get()
+        try:
+            row = backend.run(ids)
+        finally:
+            self._idle.put(backend)
+        return self.no_token_raw if no_token else row  # see _no_token_rule
+
+    def _input_one(self, text: str) -> tuple[np.ndarray, bool]:
+        """``model_input`` and whether the text gets the no-token rule, known before the interpreter runs (a numpy
+        call after it costs several µs more: the interpreter has evicted numpy from the core's caches)."""
+        ids = self.model_input(text)
+        if self.no_token_raw is None:
+            return ids, False
+        if self.feeds_true_length and self.backend.dynamic_length:  # at true length, a token-less text is [PAD]
+            return ids, len(ids) == 1 and ids[0] == PAD_ID
+        return ids, not ids.any()
 
     def _run(self, inputs: list[np.ndarray], batch: list[int]) -> list[np.ndarray]:
         """Raw output rows of the texts ``batch`` (indices into ``inputs``), on whichever interpreter is idle."""
@@ -231,10 +251,16 @@ class Classifier:
 
     def predict(self, texts: str | Iterable[str], batch_size: int = 32) -> list[Prediction]:
         """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (numpy)."""
-        texts = _text_list(texts)
-        probs = self.scores(texts, batch_size)
-        chosen = label_names(probs, self.labels, self.task, self.threshold)
+        texts = [texts] if isinstance(texts, str) else _text_list(texts)
+        if len(texts) == 1:
+            row = self._row_one(texts[0])
+            rows = [(row if row.dtype == np.float32 else row.astype(np.float32)).tolist()]
+        else:
+            rows = self.raw_outputs(texts, batch_size).tolist()
+        task, labels = self.task, self.labels
+        # plain Python floats from here (see edgeclf.scoring): the same bits for one text as in a batch
+        probs = [row_probabilities(row, task, self.outputs_logits) for row in rows]
         return [
-            Prediction(text, names, {label: float(p) for label, p in zip(self.labels, row, strict=True)})
-            for text, names, row in zip(texts, chosen, probs, strict=True)
+            Prediction(text, row_label_names(p, labels, task, self.threshold), dict(zip(labels, p, strict=True)))
+            for text, p in zip(texts, probs, strict=True)
         ]
