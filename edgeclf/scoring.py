@@ -56,8 +56,8 @@ def row_label_names(probs: Sequence[float], labels: Sequence[str], task: str, th
 def probabilities(raw: np.ndarray, task: str, outputs_logits: bool) -> np.ndarray:
     """Raw model outputs (n × units) → one probability per label (n × labels), float64."""
     raw = np.asarray(raw, dtype=np.float64)
-    probs = [row_probabilities(row, task, outputs_logits) for row in raw.reshape(len(raw), -1).tolist()]
-    width = 2 if task == "binary" else raw.shape[-1]
+    probs = [row_probabilities(row, task, outputs_logits) for row in raw.tolist()]
+    width = 2 if task == "binary" else raw.shape[1]
     return np.asarray(probs, dtype=np.float64).reshape(len(probs), width)
 
 

@@ -108,3 +108,18 @@ def test_batches_and_workers_are_bit_equal_to_one_text_at_a_time(small_bundle, i
     pair = Classifier.load(small_bundle, artifact=artifact, workers=2)
     assert np.array_equal(pair.raw_outputs(texts, batch_size=16), alone)
     assert np.array_equal(pair.raw_outputs(texts, batch_size=1), alone)
+
+
+@pytest.mark.parametrize("artifact", ["onnx-fused-fp32", "numpy-fp32", "tflite-fp32"])
+def test_one_text_calls_are_bit_equal_to_the_batched_path(small_bundle, imdb_split, artifact):
+    """``predict(text)`` takes its own short path (no batching, no numpy after the interpreter): the same raw row,
+    scores and labels as the text inside a batch, token-less texts (the no-token rule) included."""
+    texts = [*imdb_split[1].texts[:40], "", "  ", "?!", "great"]
+    clf = Classifier.load(small_bundle, artifact=artifact)
+    batched = clf.predict(texts, batch_size=16)
+    raw = clf.raw_outputs(texts, batch_size=16)
+    for i, text in enumerate(texts):
+        (one,) = clf.predict(text)
+        assert one == batched[i], text[:40]
+        assert np.array_equal(clf.raw_outputs(text), raw[i : i + 1])
+        assert np.array_equal(clf.scores(text)[0], np.array(list(one.scores.values())))
