@@ -102,6 +102,7 @@ class Classifier:
         self.sequence_length: int | None = manifest["input"]["sequence_length"]
         self.feeds_true_length: bool = manifest["input"]["feed"] == "true_length"
         self.padding_is_noop: bool = manifest["input"].get("padding_is_noop", self.masked)  # format-1 bundles
+        self._fed_alone = self.feeds_true_length and self.backend.dynamic_length  # Keras's reference: the text alone
         no_token = manifest["output"].get("no_token_raw") if self.masked else None
         # null in the manifest is NaN: what Keras itself answers when a text has no token to average over
         self.no_token_raw = None if no_token is None else np.asarray(no_token, dtype=np.float32)
@@ -142,10 +143,8 @@ class Classifier:
         """The ids the artifact is fed for one text (see the module docstring for the rules)."""
         if not isinstance(text, str):
             raise EdgeclfError(f"expected a text (str), got {type(text).__name__}")
-        if self.feeds_true_length and self.backend.dynamic_length:  # Keras's reference: the text alone
-            ids = self.tokenizer.token_ids(text)
-        else:  # exactly as the model was trained: padded/truncated on the tokenizer's sides
-            ids = self.tokenizer.encode(text)
+        # fed alone at true length, or exactly as the model was trained: padded/truncated on the tokenizer's sides
+        ids = self.tokenizer.token_ids(text) if self._fed_alone else self.tokenizer.encode(text)
         return ids if len(ids) else np.array([PAD_ID], dtype=np.int32)
 
     def raw_outputs(self, texts: str | Iterable[str], batch_size: int = 32) -> np.ndarray:
@@ -201,7 +200,7 @@ class Classifier:
         ids = self.model_input(text)
         if self.no_token_raw is None:
             return ids, False
-        if self.feeds_true_length and self.backend.dynamic_length:  # at true length, a token-less text is [PAD]
+        if self._fed_alone:  # at true length, a token-less text is [PAD]
             return ids, len(ids) == 1 and ids[0] == PAD_ID
         return ids, not ids.any()
 

@@ -66,6 +66,10 @@ class TextVectorizer:
             self._index.setdefault(token, i)
         self._index.pop("", None)  # an empty token never occurs after splitting
         self._byte_index = {t.encode("utf-8", "surrogatepass"): i for t, i in self._index.items()}
+        # the bytes path (see _BYTES_LOWER): the punctuation it deletes, or None where only the str path applies
+        self._byte_strip: bytes | None = None
+        if self.split == "whitespace" and self.standardize in ("lower_and_strip_punctuation", "lower"):
+            self._byte_strip = _BYTES_PUNCTUATION if self.standardize == "lower_and_strip_punctuation" else b""
 
     def standardized(self, text: str) -> str:
         if self.standardize in ("lower", "lower_and_strip_punctuation"):
@@ -88,21 +92,21 @@ class TextVectorizer:
         index = self._byte_index if tokens is not None else self._index
         if tokens is None:
             tokens = self.tokens(text)
-        tokens = tokens[: self.output_sequence_length]
+        if self.output_sequence_length is not None and len(tokens) > self.output_sequence_length:
+            tokens = tokens[: self.output_sequence_length]
         # map() runs the lookups in C: with the byte split, a review tokenizes in a few tens of µs
         return np.fromiter(map(index.get, tokens, repeat(OOV_ID)), dtype=np.int32, count=len(tokens))
 
     def _byte_tokens(self, text: str) -> list[bytes] | None:
         """``tokens`` as UTF-8 bytes for the default standardize/split modes; None where only the str path applies
         (other modes, or a lone surrogate that UTF-8 cannot encode)."""
-        if self.split != "whitespace" or self.standardize not in ("lower_and_strip_punctuation", "lower"):
+        if self._byte_strip is None:
             return None
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
             return None
-        strip = _BYTES_PUNCTUATION if self.standardize == "lower_and_strip_punctuation" else b""
-        return data.translate(_BYTES_LOWER, strip).split()
+        return data.translate(_BYTES_LOWER, self._byte_strip).split()
 
     def encode(self, text: str) -> np.ndarray:
         """What the Keras layer outputs for one text: ``token_ids`` post-padded to ``output_sequence_length``."""
