@@ -160,7 +160,7 @@ class Classifier:
         """
         texts = _text_list(texts)
         if len(texts) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
-            return np.asarray(self._row_one(texts[0]), dtype=np.float32).reshape(1, -1)
+            return np.array(self._row_one(texts[0]), dtype=np.float32).reshape(1, -1)  # a copy: never no_token_raw
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
         size = batch_size if self.backend.batches and self.backend.batch_invariant else 1
         inputs: list[np.ndarray] = []
@@ -249,7 +249,8 @@ class Classifier:
         return probabilities(self.raw_outputs(texts, batch_size), self.task, self.outputs_logits)
 
     def predict(self, texts: str | Iterable[str], batch_size: int = 32) -> list[Prediction]:
-        """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (numpy)."""
+        """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (ONNX Runtime,
+        numpy)."""
         texts = [texts] if isinstance(texts, str) else _text_list(texts)
         if len(texts) == 1:
             row = self._row_one(texts[0])

@@ -123,3 +123,5 @@ def test_one_text_calls_are_bit_equal_to_the_batched_path(small_bundle, imdb_spl
         assert one == batched[i], text[:40]
         assert np.array_equal(clf.raw_outputs(text), raw[i : i + 1])
         assert np.array_equal(clf.scores(text)[0], np.array(list(one.scores.values())))
+    clf.raw_outputs("")[:] = 42.0  # the caller's array: the recorded no-token answer stays untouched
+    assert np.array_equal(clf.raw_outputs(""), raw[len(texts) - 4 : len(texts) - 3])
