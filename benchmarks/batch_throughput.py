@@ -86,9 +86,8 @@ def measure(bundle: Path, texts: list[str], repeats: int) -> list[dict]:
 CEILING_BATCHES = (1, 4, 16, 64)
 
 
-def _equal_length_rows(bundle: Path, artifact: str, texts: list[str]) -> np.ndarray:
+def _equal_length_rows(clf: Classifier, texts: list[str]) -> np.ndarray:
     """Real token ids with no padding at all: the texts at least as long as the median, cut to the median."""
-    clf = Classifier.load(bundle, artifact=artifact)
     ids = [clf.model_input(t) for t in texts]
     length = int(np.median([len(x) for x in ids]))
     return np.stack([x[:length] for x in ids if len(x) >= length])
@@ -138,11 +137,15 @@ def _side_by_side(target, args: tuple, rounds: int = 3) -> float:
     return statistics.median(gains)
 
 
-def kernel_ceiling(bundle: Path, artifact: str, texts: list[str], repeats: int) -> dict:
+def kernel_ceiling(bundle: Path, artifact: str, texts: list[str], repeats: int) -> dict | None:
     """What the interpreter itself gains, with no padding and no tokenizer: per-text time on equal-length real ids
-    at each batch size, and the throughput of two processes side by side (nothing shared, not even the GIL)."""
-    rows = _equal_length_rows(bundle, artifact, texts)
-    backend = Classifier.load(bundle, artifact=artifact).backend
+    at each batch size, and the throughput of two processes side by side (nothing shared, not even the GIL).
+    None for a backend that runs one text per call."""
+    clf = Classifier.load(bundle, artifact=artifact)
+    backend = clf.backend
+    if not backend.batches:
+        return None
+    rows = _equal_length_rows(clf, texts)
     per_text: dict[int, list[float]] = {b: [] for b in CEILING_BATCHES}
     _run_rows(backend, rows, 4)  # warm-up
     for _ in range(repeats):
@@ -221,11 +224,9 @@ def main() -> int:
         texts = review_texts()
         rows = measure(bundle, texts, args.repeats)
         manifest = json.loads((bundle / "manifest.json").read_text())
-        ceilings = [  # only where batches exist at all
-            kernel_ceiling(bundle, a["name"], texts, args.repeats)
-            for a in manifest["artifacts"]
-            if is_exact(a) and Classifier.load(bundle, artifact=a["name"]).backend.batches
-        ]
+        exact = [a["name"] for a in manifest["artifacts"] if is_exact(a)]
+        measured = [kernel_ceiling(bundle, name, texts, args.repeats) for name in exact]
+        ceilings = [c for c in measured if c is not None]  # only where batches exist at all
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "batch.json").write_text(json.dumps({"classifier": rows, "kernel": ceilings}, indent=2) + "\n")
     markdown = to_markdown(rows) + ceiling_markdown(ceilings, rows)

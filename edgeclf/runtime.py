@@ -160,7 +160,7 @@ class Classifier:
         """
         texts = _text_list(texts)
         if len(texts) == 1:  # the common one-text call skips the batching machinery (it costs ~10 µs)
-            return np.array(self._row_one(texts[0]), dtype=np.float32).reshape(1, -1)  # a copy: never no_token_raw
+            return np.array(self._row_one(texts[0]), dtype=np.float32).reshape(1, -1)  # a copy
         # a backend batches only if its rows do not depend on their batch-mates (not so: ORT dynamic quantization)
         size = batch_size if self.backend.batches and self.backend.batch_invariant else 1
         inputs: list[np.ndarray] = []
@@ -184,25 +184,11 @@ class Classifier:
         return self._no_token_rule(inputs, rows)
 
     def _row_one(self, text: str) -> np.ndarray:
-        """One text's raw output row, without the batching machinery: the serving call, kept to the few steps it
-        needs (each step is paid per request; the values are those of the batched path's row)."""
-        ids, no_token = self._input_one(text)
-        backend = self._idle.get()
-        try:
-            row = backend.run(ids)
-        finally:
-            self._idle.put(backend)
-        return self.no_token_raw if no_token else row  # see _no_token_rule
-
-    def _input_one(self, text: str) -> tuple[np.ndarray, bool]:
-        """``model_input`` and whether the text gets the no-token rule, known before the interpreter runs (a numpy
-        call after it costs several µs more: the interpreter has evicted numpy from the core's caches)."""
+        """One text's raw output row without the batching machinery: the serving call, paid per request. It may
+        be the recorded ``no_token_raw`` itself: callers copy it. No numpy call follows the interpreter here: right
+        after it, numpy's caches are evicted and each call costs several µs."""
         ids = self.model_input(text)
-        if self.no_token_raw is None:
-            return ids, False
-        if self._fed_alone:  # at true length, a token-less text is [PAD]
-            return ids, len(ids) == 1 and ids[0] == PAD_ID
-        return ids, not ids.any()
+        return self.no_token_raw if self._no_token(ids) else self._run([ids], [0])[0]
 
     def _run(self, inputs: list[np.ndarray], batch: list[int]) -> list[np.ndarray]:
         """Raw output rows of the texts ``batch`` (indices into ``inputs``), on whichever interpreter is idle."""
@@ -221,11 +207,14 @@ class Classifier:
         """Rows as one array, where a masked model's texts without tokens get Keras's all-masked output (stored
         at conversion): fused kernels cannot mask, and a zero-length input is not a tensor every backend takes."""
         out = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
-        if self.no_token_raw is not None:
-            for i, ids in enumerate(inputs):
-                if not ids.any():  # only padding: in a masked model id 0 is never a token
-                    out[i] = self.no_token_raw
+        for i, ids in enumerate(inputs):
+            if self._no_token(ids):
+                out[i] = self.no_token_raw
         return out
+
+    def _no_token(self, ids: np.ndarray) -> bool:
+        """Whether a masked model's text has no token (only padding: in a masked model id 0 is never a token)."""
+        return self.no_token_raw is not None and not ids.any()
 
     def _batches(self, lengths: list[int], batch_size: int) -> list[list[int]]:
         """Indices of texts grouped into batches by length (see ``raw_outputs``)."""
@@ -252,11 +241,8 @@ class Classifier:
         """Labels and scores for one text or many; ``batch_size`` applies to backends that batch (ONNX Runtime,
         numpy)."""
         texts = [texts] if isinstance(texts, str) else _text_list(texts)
-        if len(texts) == 1:
-            row = self._row_one(texts[0])
-            rows = [(row if row.dtype == np.float32 else row.astype(np.float32)).tolist()]
-        else:
-            rows = self.raw_outputs(texts, batch_size).tolist()
+        # every backend gives float32 rows, as raw_outputs does (tested bit for bit against the batched path)
+        rows = [self._row_one(texts[0]).tolist()] if len(texts) == 1 else self.raw_outputs(texts, batch_size).tolist()
         task, labels = self.task, self.labels
         # plain Python floats from here (see edgeclf.scoring): the same bits for one text as in a batch
         probs = [row_probabilities(row, task, self.outputs_logits) for row in rows]

@@ -71,13 +71,6 @@ def predicted(probs: np.ndarray, task: str, threshold: float = DEFAULT_THRESHOLD
     return probs >= threshold if task == "multilabel" else np.argmax(probs, axis=1)
 
 
-def label_names(
-    probs: np.ndarray, labels: Sequence[str], task: str, threshold: float = DEFAULT_THRESHOLD
-) -> list[list[str]]:
-    """The predicted label names of every text (``row_label_names`` of each row)."""
-    return [row_label_names(row, labels, task, threshold) for row in np.asarray(probs).tolist()]
-
-
 def agreement(labels: np.ndarray, reference: np.ndarray) -> float:
     """Share of texts whose predicted labels (all of them, for multilabel) equal the reference's."""
     return float(np.mean(np.all((labels == reference).reshape(len(labels), -1), axis=1)))

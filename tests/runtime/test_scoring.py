@@ -7,7 +7,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 import pytest
 
-from edgeclf.scoring import label_names, probabilities, row_label_names, row_probabilities
+from edgeclf.scoring import probabilities, row_label_names, row_probabilities
 
 EXTREMES = [0.0, 1e-8, -1e-8, 3.5, -3.5, 40.0, -40.0, 745.0, -745.0, 1e308, -1e308, np.inf, -np.inf]
 
@@ -54,8 +54,7 @@ def test_labels_take_the_first_maximum_and_the_threshold():
     assert row_label_names([0.1, 0.6, 0.6], ["a", "b", "c"], "multiclass", 0.5) == ["b"]
     assert row_label_names([0.5, 0.49, 0.9], ["a", "b", "c"], "multilabel", 0.5) == ["a", "c"]
     assert row_label_names([0.2, 0.3], ["a", "b"], "multilabel", 0.5) == []
-    probs = np.array([[0.1, 0.9], [0.8, 0.2]])
-    assert label_names(probs, ["neg", "pos"], "binary") == [["pos"], ["neg"]]
+    assert row_label_names([0.1, 0.9], ["neg", "pos"], "binary", 0.5) == ["pos"]
 
 
 @pytest.mark.parametrize("task, width", [("binary", 2), ("multiclass", 4), ("multilabel", 4)])
